@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One-shot, non-interactive set-up of a fresh machine: system packages, a Python 3.12 venv, torch (CPU use),
+# the materialized lerobot fork installed editable with my_policy and the benchmark/test extras, and lint tools.
+# A second run only checks stamps and returns in seconds.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+venv=$root/.venv
+extras="my_policy,dataset,training,metaworld,libero,test"
+tools=(ruff==0.14.* mypy==1.19.* typos==1.* bandit==1.8.* pyupgrade==3.* pre-commit==4.*)
+
+# System packages: OSMesa lets MuJoCo render on CPU (MUJOCO_GL=osmesa).
+if ! ldconfig -p | grep -q libOSMesa; then
+  echo "setup: installing libosmesa6"
+  sudo_=$([[ $(id -u) -eq 0 ]] || echo sudo)
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends libosmesa6 >/dev/null
+fi
+
+if [[ ! -x "$venv/bin/python" ]]; then
+  py312=$( (command -v pyenv >/dev/null && echo "$(pyenv prefix 3.12.1 2>/dev/null)/bin/python") || command -v python3.12 || true)
+  [[ -x "$py312" ]] || { echo "setup: Python 3.12 not found (install it, e.g. 'pyenv install 3.12.1')" >&2; exit 1; }
+  echo "setup: creating $venv with $py312"
+  "$py312" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --quiet --disable-pip-version-check)
+
+"$root/upstream/build.sh"
+
+stamp=$( { echo "$extras ${tools[*]}"; cat "$root/build/lerobot/pyproject.toml"; } | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$venv/.my_policy_stamp" 2>/dev/null)" != "$stamp" ]]; then
+  echo "setup: installing torch, lerobot[$extras] (editable) and lint tools into $venv"
+  "${pip[@]}" install 'torch==2.11.*' 'torchvision==0.26.*'
+  "${pip[@]}" install -e "$root/build/lerobot[$extras]" "${tools[@]}"
+  echo "$stamp" > "$venv/.my_policy_stamp"
+fi
+echo "setup: ready ($("$venv/bin/python" -c 'import lerobot, torch; print(f"lerobot {lerobot.__version__}, torch {torch.__version__}")'))"
