@@ -147,7 +147,7 @@ class MyPolicy(PreTrainedPolicy):
 
         valid = (~is_pad).unsqueeze(-1).float()
         per_sample = ((pred - target) ** 2 * valid).sum(dim=(1, 2)) / (valid.sum(dim=(1, 2)) * actions.shape[-1])
-        n_shortcut = int(self._n_shortcut(actions.shape[0]))
+        n_shortcut = self._n_shortcut(actions.shape[0])
         info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
         if n_shortcut:
             info["shortcut_loss"] = per_sample[:n_shortcut].mean().item()
@@ -155,7 +155,8 @@ class MyPolicy(PreTrainedPolicy):
         return loss, info
 
     def _n_shortcut(self, batch_size: int) -> int:
-        return round(batch_size * self.config.shortcut_fraction)
+        """Shortcut samples per batch: at least one whenever the fraction is > 0, but never the whole batch."""
+        return min(batch_size - 1, math.ceil(batch_size * self.config.shortcut_fraction))
 
     def _flow_targets(
         self, actions: Tensor, is_pad: Tensor, memory: Tensor, memory_mask: Tensor
