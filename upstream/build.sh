@@ -40,7 +40,7 @@ fi
 
 tmp=$(mktemp -d "$(dirname "$dest")/.build.XXXXXX" 2>/dev/null || { mkdir -p "$(dirname "$dest")"; mktemp -d "$(dirname "$dest")/.build.XXXXXX"; })
 trap 'rm -rf "$tmp"' EXIT
-tar -xzf "$sdist" -C "$tmp"
+tar --no-same-owner -xzf "$sdist" -C "$tmp"
 tree="$tmp/$name-$version"
 for patch in "${sdist_patches[@]}"; do
   if ! git -C "$tree" apply --check "$patch" 2>/dev/null && ! (cd "$tree" && patch -p1 --dry-run --batch --silent < "$patch" >/dev/null); then

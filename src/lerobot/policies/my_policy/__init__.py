@@ -14,8 +14,22 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
+from typing import TYPE_CHECKING
+
 from .configuration_my_policy import MyPolicyConfig
-from .modeling_my_policy import MyPolicy
 from .processor_my_policy import make_my_policy_pre_post_processors
 
+if TYPE_CHECKING:
+    from .modeling_my_policy import MyPolicy
+
 __all__ = ["MyPolicyConfig", "MyPolicy", "make_my_policy_pre_post_processors"]
+
+
+def __getattr__(name: str):
+    # `lerobot.policies` imports this package to register the config; the modeling module (torchvision, diffusers)
+    # loads only when `MyPolicy` is first asked for.
+    if name == "MyPolicy":
+        from .modeling_my_policy import MyPolicy
+
+        return MyPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,140 @@
+"""my_policy is wired into LeRobot the in-tree way: lazy factory resolution, optional-dependency guard, docs, PR."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import lerobot
+from lerobot.policies import PreTrainedPolicy, get_policy_class, make_policy_config, make_pre_post_processors
+from lerobot.policies.my_policy import MyPolicy, MyPolicyConfig
+from lerobot.utils import import_utils
+
+REPO = Path(__file__).resolve().parents[3]
+UPSTREAM_TREE = Path(lerobot.__file__).resolve().parents[2]
+LOCK = dict(line.split("=", 1) for line in (REPO / "upstream/lerobot.lock").read_text().split() if "=" in line)
+SDIST = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / f"my_policy/lerobot-{LOCK['version']}.tar.gz"
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, check=False
+    )
+
+
+def test_import_lerobot_policies_stays_lazy():
+    result = run_python(
+        "import sys, lerobot.policies as p\n"
+        "assert 'MyPolicyConfig' in p.__all__ and not hasattr(p, 'MyPolicy')\n"
+        "p.make_policy_config('my_policy')\n"
+        "assert 'lerobot.policies.my_policy.modeling_my_policy' not in sys.modules"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_import_works_without_diffusers_and_constructing_names_the_extra():
+    """Upstream's `lerobot.optim` imports diffusers whenever it is installed, so hide it to check our guard."""
+    result = run_python(
+        "import sys\n"
+        "sys.modules['diffusers'] = None  # makes `import diffusers` fail, like an environment without it\n"
+        "import lerobot.policies as p\n"
+        "from lerobot.policies.factory import get_policy_class\n"
+        "config = p.make_policy_config('my_policy')\n"
+        "policy_cls = get_policy_class('my_policy')\n"
+        "try:\n"
+        "    policy_cls(config)\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pip install 'lerobot[my_policy]'" in result.stdout
+
+
+def test_factory_resolves_my_policy():
+    assert get_policy_class("my_policy") is MyPolicy
+    assert issubclass(MyPolicy, PreTrainedPolicy) and MyPolicy.name == "my_policy"
+    config = make_policy_config("my_policy", horizon=12, n_action_steps=6)
+    assert isinstance(config, MyPolicyConfig) and config.type == "my_policy" and config.horizon == 12
+
+
+def test_factory_uses_my_policy_processor_factory(monkeypatch):
+    from lerobot.policies.my_policy import processor_my_policy
+
+    sentinel = (object(), object())
+    monkeypatch.setattr(processor_my_policy, "make_my_policy_pre_post_processors", lambda config, **_: sentinel)
+    assert make_pre_post_processors(MyPolicyConfig()) is sentinel
+
+
+def test_missing_diffusers_gives_install_hint(monkeypatch):
+    monkeypatch.setitem(import_utils._require_package_cache, "diffusers", False)
+    with pytest.raises(ImportError, match=r"pip install 'lerobot\[my_policy\]'"):
+        MyPolicy(MyPolicyConfig())
+
+
+def test_pyproject_extra_is_in_all():
+    extras = tomllib.loads((UPSTREAM_TREE / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["my_policy"] == ["lerobot[diffusers-dep]"]
+    assert "lerobot[my_policy]" in extras["all"]
+
+
+def test_readme_is_a_symlink_into_docs():
+    readme = REPO / "src/lerobot/policies/my_policy/README.md"
+    assert readme.is_symlink()
+    assert os.readlink(readme) == "../../../../docs/source/policy_my_policy_README.md"
+    assert readme.resolve() == (REPO / "docs/source/policy_my_policy_README.md").resolve()
+    assert "@" in readme.read_text(), "the policy README should carry a BibTeX entry"
+
+
+def test_toctree_patch_lists_the_policy_under_policies():
+    patch = (REPO / "upstream/patches/docs-toctree-my-policy.patch").read_text()
+    added = [line for line in patch.splitlines() if line.startswith("+ ")]
+    assert added == ["+  - local: my_policy", "+    title: MyPolicy"]
+    hunk = patch[patch.index("@@") :]
+    assert hunk.index("+  - local: my_policy") < hunk.index('title: "Policies"')
+    assert (REPO / "docs/source/my_policy.mdx").is_file()
+
+
+def test_no_tracked_file_copies_upstream():
+    blobs_file = REPO.parent / "shared/upstream-lerobot-blobs.txt"
+    if not blobs_file.is_file():
+        pytest.skip(f"{blobs_file} (upstream blob hashes) is not beside this checkout")
+    upstream_blobs = set(blobs_file.read_text().split())
+    listing = subprocess.run(["git", "ls-files", "-s"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    copies = [
+        line.split("\t")[1]
+        for line in listing.splitlines()
+        if line.split()[1] in upstream_blobs and not line.split("\t")[1].startswith("LICENSE")
+    ]
+    assert not copies, f"byte-identical copies of upstream files: {copies}"
+
+
+def test_exported_pr_applies_to_clean_upstream(tmp_path):
+    patch = tmp_path / "my_policy.patch"
+    subprocess.run([REPO / "upstream/export-pr.sh", patch], check=True, capture_output=True)
+    shutil.unpack_archive(SDIST, tmp_path)
+    tree = tmp_path / f"lerobot-{LOCK['version']}"
+    subprocess.run(
+        ["git", "apply", "--exclude=docs/source/_toctree.yml", patch], cwd=tree, check=True, capture_output=True
+    )
+    assert (tree / "src/lerobot/policies/my_policy/README.md").is_symlink()
+    result = run_python(
+        "import lerobot, lerobot.policies.my_policy as m; print(lerobot.__file__); print(m.MyPolicy.name)",
+        PYTHONPATH=str(tree / "src"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(tree / "src/lerobot/__init__.py"), "my_policy"]
+
+
+def test_build_fails_loudly_when_a_patch_stops_applying(tmp_path):
+    shutil.copytree(REPO / "upstream", tmp_path / "upstream")
+    broken = tmp_path / "upstream/patches/0001-policies-export-my-policy-config.patch"
+    broken.write_text(broken.read_text().replace("MultiTaskDiTConfig as MultiTaskDiTConfig", "NoSuchLine"))
+    result = subprocess.run(
+        [tmp_path / "upstream/build.sh", tmp_path / "build"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "0001-policies-export-my-policy-config.patch no longer applies" in result.stderr
