@@ -65,4 +65,3 @@ def make_policy_and_processors(config: MyPolicyConfig, seed: int = 0):
     policy = MyPolicy(config)
     pre, post = make_my_policy_pre_post_processors(config, dataset_stats(config))
     return policy, pre, post
-

@@ -2,7 +2,14 @@
 
 import pytest
 import torch
-from my_policy_helpers import ACTION_DIM, IMAGE_SHAPE, camera_keys, make_config, make_policy_and_processors, raw_batch
+from my_policy_helpers import (
+    ACTION_DIM,
+    IMAGE_SHAPE,
+    camera_keys,
+    make_config,
+    make_policy_and_processors,
+    raw_batch,
+)
 
 from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.policies.factory import make_pre_post_processors
@@ -42,7 +49,9 @@ def test_delta_indices_and_presets():
 
 def test_validate_features_errors():
     action = {ACTION: PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))}
-    no_camera = MyPolicyConfig(input_features={OBS_STATE: PolicyFeature(FeatureType.STATE, (4,))}, output_features=action)
+    no_camera = MyPolicyConfig(
+        input_features={OBS_STATE: PolicyFeature(FeatureType.STATE, (4,))}, output_features=action
+    )
     with pytest.raises(ValueError, match="at least one camera"):
         no_camera.validate_features()
 
@@ -74,7 +83,9 @@ def test_gradients_reach_every_trainable_parameter():
     loss, _ = policy.forward(pre(raw_batch(config, batch_size=4)))
     loss.backward()
     trainable = {name: p for name, p in policy.named_parameters() if p.requires_grad}
-    assert trainable and all(name.startswith("model.") for name in trainable), "EMA weights must not be trained"
+    assert trainable and all(name.startswith("model.") for name in trainable), (
+        "EMA weights must not be trained"
+    )
     missing = [name for name, p in trainable.items() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, f"no gradient reaches {missing}"
 
@@ -111,7 +122,9 @@ def test_select_action_queues_one_chunk_per_n_action_steps(monkeypatch):
     config = make_config()
     policy, pre, _ = make_policy_and_processors(config)
     policy.eval()
-    batch = pre({k: v for k, v in raw_batch(config, batch_size=3).items() if k not in (ACTION, "action_is_pad")})
+    batch = pre(
+        {k: v for k, v in raw_batch(config, batch_size=3).items() if k not in (ACTION, "action_is_pad")}
+    )
     calls = []
     predict = policy.predict_action_chunk
     monkeypatch.setattr(policy, "predict_action_chunk", lambda b: calls.append(1) or predict(b))
@@ -161,12 +174,20 @@ def test_save_and_load_give_identical_actions(tmp_path):
         actions.append(po(p.predict_action_chunk(pr(observation))))
     torch.testing.assert_close(actions[0], actions[1], rtol=0, atol=0)
     ema = dict(policy.ema.module.named_parameters())
-    assert any(not torch.equal(p, ema[n]) for n, p in policy.model.named_parameters()), "EMA was never updated"
+    assert any(not torch.equal(p, ema[n]) for n, p in policy.model.named_parameters()), (
+        "EMA was never updated"
+    )
 
 
 def test_overfits_a_tiny_batch_and_samples_in_one_and_four_steps():
     config = make_config(
-        use_ema=False, dropout=0.0, shortcut_fraction=0.5, horizon=4, n_action_steps=4, dim_model=64, dim_feedforward=128
+        use_ema=False,
+        dropout=0.0,
+        shortcut_fraction=0.5,
+        horizon=4,
+        n_action_steps=4,
+        dim_model=64,
+        dim_feedforward=128,
     )
     policy, pre, _ = make_policy_and_processors(config)
     two = raw_batch(config, batch_size=2, seed=3)
@@ -196,7 +217,9 @@ def test_overfits_a_tiny_batch_and_samples_in_one_and_four_steps():
         policy.config.num_inference_steps = steps
         torch.manual_seed(0)
         error = (policy.predict_action_chunk(observation) - target).pow(2).mean().item()
-        assert error < 0.1 * target.pow(2).mean().item(), f"{steps}-step sample misses the target (mse {error:.3f})"
+        assert error < 0.1 * target.pow(2).mean().item(), (
+            f"{steps}-step sample misses the target (mse {error:.3f})"
+        )
 
 
 class TestBadInputAtInference:

@@ -16,8 +16,13 @@ from lerobot.utils import import_utils
 
 REPO = Path(__file__).resolve().parents[3]
 UPSTREAM_TREE = Path(lerobot.__file__).resolve().parents[2]
-LOCK = dict(line.split("=", 1) for line in (REPO / "upstream/lerobot.lock").read_text().split() if "=" in line)
-SDIST = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / f"my_policy/lerobot-{LOCK['version']}.tar.gz"
+LOCK = dict(
+    line.split("=", 1) for line in (REPO / "upstream/lerobot.lock").read_text().split() if "=" in line
+)
+SDIST = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    / f"my_policy/lerobot-{LOCK['version']}.tar.gz"
+)
 
 
 def run_python(code: str, **env) -> subprocess.CompletedProcess:
@@ -65,7 +70,9 @@ def test_factory_uses_my_policy_processor_factory(monkeypatch):
     from lerobot.policies.my_policy import processor_my_policy
 
     sentinel = (object(), object())
-    monkeypatch.setattr(processor_my_policy, "make_my_policy_pre_post_processors", lambda config, **_: sentinel)
+    monkeypatch.setattr(
+        processor_my_policy, "make_my_policy_pre_post_processors", lambda config, **_: sentinel
+    )
     assert make_pre_post_processors(MyPolicyConfig()) is sentinel
 
 
@@ -103,7 +110,9 @@ def test_no_tracked_file_copies_upstream():
     if not blobs_file.is_file():
         pytest.skip(f"{blobs_file} (upstream blob hashes) is not beside this checkout")
     upstream_blobs = set(blobs_file.read_text().split())
-    listing = subprocess.run(["git", "ls-files", "-s"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     copies = [
         line.split("\t")[1]
         for line in listing.splitlines()
@@ -118,7 +127,10 @@ def test_exported_pr_applies_to_clean_upstream(tmp_path):
     shutil.unpack_archive(SDIST, tmp_path)
     tree = tmp_path / f"lerobot-{LOCK['version']}"
     subprocess.run(
-        ["git", "apply", "--exclude=docs/source/_toctree.yml", patch], cwd=tree, check=True, capture_output=True
+        ["git", "apply", "--exclude=docs/source/_toctree.yml", patch],
+        cwd=tree,
+        check=True,
+        capture_output=True,
     )
     assert (tree / "src/lerobot/policies/my_policy/README.md").is_symlink()
     result = run_python(

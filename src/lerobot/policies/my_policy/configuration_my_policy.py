@@ -135,14 +135,18 @@ class MyPolicyConfig(PreTrainedConfig):
             if value <= 0:
                 raise ValueError(f"`{name}` must be positive, got {value}.")
         if self.n_obs_steps != 1:
-            raise ValueError(f"MyPolicy uses the current observation only: `n_obs_steps` must be 1, got {self.n_obs_steps}.")
+            raise ValueError(
+                f"MyPolicy uses the current observation only: `n_obs_steps` must be 1, got {self.n_obs_steps}."
+            )
         if self.n_action_steps > self.horizon:
             raise ValueError(
                 f"`n_action_steps` ({self.n_action_steps}) cannot exceed `horizon` ({self.horizon}): "
                 "a chunk only holds `horizon` actions."
             )
         if self.vision_backbone not in VISION_BACKBONES:
-            raise ValueError(f"`vision_backbone` must be one of {VISION_BACKBONES}, got '{self.vision_backbone}'.")
+            raise ValueError(
+                f"`vision_backbone` must be one of {VISION_BACKBONES}, got '{self.vision_backbone}'."
+            )
         if self.use_group_norm and self.pretrained_backbone_weights is not None:
             raise ValueError(
                 "`use_group_norm=True` replaces the BatchNorm layers that pretrained weights were trained with; "
@@ -153,7 +157,9 @@ class MyPolicyConfig(PreTrainedConfig):
         if not 0 < self.crop_ratio <= 1:
             raise ValueError(f"`crop_ratio` must be in (0, 1], got {self.crop_ratio}.")
         if self.dim_model % self.n_heads != 0:
-            raise ValueError(f"`dim_model` ({self.dim_model}) must be divisible by `n_heads` ({self.n_heads}).")
+            raise ValueError(
+                f"`dim_model` ({self.dim_model}) must be divisible by `n_heads` ({self.n_heads})."
+            )
         for name in ("num_inference_steps", "max_shortcut_steps"):
             value = getattr(self, name)
             if value & (value - 1):
@@ -198,7 +204,9 @@ class MyPolicyConfig(PreTrainedConfig):
         first_key, first = next(iter(self.image_features.items()))
         for key, feature in self.image_features.items():
             if len(feature.shape) != 3 or feature.shape[0] != 3:
-                raise ValueError(f"`{key}` must be an RGB image of shape (3, H, W), got {tuple(feature.shape)}.")
+                raise ValueError(
+                    f"`{key}` must be an RGB image of shape (3, H, W), got {tuple(feature.shape)}."
+                )
             if feature.shape != first.shape:
                 raise ValueError(
                     f"`{key}` has shape {tuple(feature.shape)} but `{first_key}` has {tuple(first.shape)}: "

@@ -24,7 +24,8 @@ good chunks. Observations are encoded once per chunk; only the small action deco
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -54,8 +55,9 @@ else:
 class MyPolicy(PreTrainedPolicy):
     """Few-step flow-matching action-chunk policy (see the module docstring and `docs/source/my_policy.mdx`)."""
 
-    config_class = MyPolicyConfig
-    name = "my_policy"
+    config_class = MyPolicyConfig  # type: ignore[assignment]  # the base class declares these as None
+    name = "my_policy"  # type: ignore[assignment]
+    config: MyPolicyConfig
 
     def __init__(self, config: MyPolicyConfig, **kwargs):
         require_package("diffusers", extra="my_policy")
@@ -73,23 +75,30 @@ class MyPolicy(PreTrainedPolicy):
         self.model = MyPolicyModel(config, pretrained_text_dim=text_dim)
         # An nn.Module (unlike diffusers' EMAModel), so the averaged weights are saved in model.safetensors,
         # restored on `--resume`, and used by `predict_action_chunk`.
-        self.ema = AveragedModel(self.model, multi_avg_fn=self._ema_update, use_buffers=True) if config.use_ema else None
+        self.ema = (
+            AveragedModel(self.model, multi_avg_fn=self._ema_update, use_buffers=True)
+            if config.use_ema
+            else None
+        )
         if self.ema is not None:
             self.ema.requires_grad_(False)
         self.reset()
 
-    def _ema_update(self, ema_params: list[Tensor], params: list[Tensor], num_averaged: Tensor) -> None:
+    def _ema_update(
+        self, ema_params: Sequence[Tensor], params: Sequence[Tensor], num_averaged: Tensor | int
+    ) -> None:
         n = float(num_averaged)
         decay = min(self.config.ema_decay, (1 + n) / (10 + n))
-        torch._foreach_lerp_(ema_params, params, 1 - decay)
+        torch._foreach_lerp_(list(ema_params), list(params), 1 - decay)
 
     def update(self) -> None:
         """Called by lerobot-train after each optimizer step: advance the EMA of the weights."""
         if self.ema is not None:
             self.ema.update_parameters(self.model)
 
-    def get_optim_params(self) -> list[dict]:
-        backbone, rest = [], []
+    def get_optim_params(self) -> list[dict]:  # type: ignore[override]  # parameter groups, like ACT
+        backbone: list[nn.Parameter] = []
+        rest: list[nn.Parameter] = []
         for name, param in self.model.named_parameters():
             if param.requires_grad:
                 (backbone if name.startswith("backbones.") else rest).append(param)
@@ -112,18 +121,19 @@ class MyPolicy(PreTrainedPolicy):
     def predict_action_chunk(self, batch: dict[str, Tensor], **kwargs) -> Tensor:
         """Integrate the flow from noise to an action chunk of shape (B, horizon, action_dim)."""
         self._check_inference_inputs(batch)
-        model = self.ema.module if self.ema is not None else self.model
+        model = self._inference_model()
         memory, memory_mask = self._observation_tokens(batch, model)
         batch_size = memory.shape[0]
         n = self.config.num_inference_steps
-        x = torch.randn(
-            batch_size, self.config.horizon, self.config.action_feature.shape[0], device=memory.device
-        )
+        x = torch.randn(batch_size, self.config.horizon, model.action_dim, device=memory.device)
         step = torch.full((batch_size,), 1.0 / n, device=memory.device)
         for i in range(n):
             t = torch.full((batch_size,), i / n, device=memory.device)
             x = x + model.velocity(x, t, step, memory, memory_mask) / n
         return x
+
+    def _inference_model(self) -> "MyPolicyModel":
+        return cast(MyPolicyModel, self.ema.module) if self.ema is not None else self.model
 
     @torch.no_grad()
     def select_action(self, batch: dict[str, Tensor], **kwargs) -> Tensor:
@@ -146,7 +156,9 @@ class MyPolicy(PreTrainedPolicy):
         pred = self.model.velocity(x_t, t, step, memory, memory_mask, action_is_pad=is_pad)
 
         valid = (~is_pad).unsqueeze(-1).float()
-        per_sample = ((pred - target) ** 2 * valid).sum(dim=(1, 2)) / (valid.sum(dim=(1, 2)) * actions.shape[-1])
+        per_sample = ((pred - target) ** 2 * valid).sum(dim=(1, 2)) / (
+            valid.sum(dim=(1, 2)) * actions.shape[-1]
+        )
         n_shortcut = self._n_shortcut(actions.shape[0])
         info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
         if n_shortcut:
@@ -245,13 +257,17 @@ class MyPolicyModel(nn.Module):
         state = config.robot_state_feature
         self.state_proj = nn.Linear(state.shape[0], dim) if state is not None else None
 
-        self.text_embed = self.text_encoder = self.text_proj = None
+        self.text_embed: nn.Embedding | None = None
+        self.text_encoder: nn.TransformerEncoder | None = None
+        self.text_proj: nn.Linear | None = None
         if config.use_language:
             if pretrained_text_dim is None:
                 self.text_embed = nn.Embedding(256, dim)  # one row per UTF-8 byte
                 self.text_pos = nn.Parameter(torch.randn(config.max_language_tokens, dim) * 0.02)
                 self.text_encoder = nn.TransformerEncoder(
-                    _layer(nn.TransformerEncoderLayer, config), config.n_text_layers, enable_nested_tensor=False
+                    _layer(nn.TransformerEncoderLayer, config),
+                    config.n_text_layers,
+                    enable_nested_tensor=False,
                 )
             else:
                 self.text_proj = nn.Linear(pretrained_text_dim, dim)
@@ -261,7 +277,9 @@ class MyPolicyModel(nn.Module):
         self.time_embed = TimestepEmbedding(dim, dim)
         self.step_embed = TimestepEmbedding(dim, dim)
 
-        action_dim = config.action_feature.shape[0]
+        if config.action_feature is None:
+            raise ValueError("MyPolicy needs an `action` ACTION feature in `output_features`.")
+        self.action_dim = action_dim = config.action_feature.shape[0]
         self.action_in = nn.Linear(action_dim, dim)
         self.action_pos = nn.Parameter(torch.randn(config.horizon, dim) * 0.02)
         self.decoder = nn.TransformerDecoder(
@@ -287,12 +305,12 @@ class MyPolicyModel(nn.Module):
 
         if text is not None:
             ids_or_hidden, attention_mask = text
-            if self.text_embed is not None:
+            if self.text_embed is not None and self.text_encoder is not None:
                 length = ids_or_hidden.shape[1]
                 text_tokens = self.text_embed(ids_or_hidden) + self.text_pos[:length]
                 text_tokens = self.text_encoder(text_tokens, src_key_padding_mask=~attention_mask)
             else:
-                text_tokens = self.text_proj(ids_or_hidden)
+                text_tokens = cast(nn.Linear, self.text_proj)(ids_or_hidden)
             image_tokens = torch.cat([image_tokens, text_tokens], dim=1)
             pad = torch.cat([pad, ~attention_mask], dim=1)
         return self.memory_norm(image_tokens), pad
@@ -318,7 +336,9 @@ class MyPolicyModel(nn.Module):
         return self.action_out(out)
 
 
-def _layer(layer_cls: type[nn.Module], config: MyPolicyConfig) -> nn.Module:
+def _layer[L: (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)](
+    layer_cls: type[L], config: MyPolicyConfig
+) -> L:
     return layer_cls(
         config.dim_model,
         config.n_heads,

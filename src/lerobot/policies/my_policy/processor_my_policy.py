@@ -14,7 +14,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -44,7 +44,7 @@ class ByteTokenizerProcessorStep(ObservationProcessorStep):
     task_key: str = "task"
 
     def observation(self, observation: RobotObservation) -> RobotObservation:
-        complementary = self.transition.get(TransitionKey.COMPLEMENTARY_DATA) or {}
+        complementary = cast(dict[str, Any], self.transition.get(TransitionKey.COMPLEMENTARY_DATA) or {})
         task = complementary.get(self.task_key)
         if task is None:
             raise ValueError(
@@ -97,4 +97,6 @@ def make_my_policy_pre_post_processors(
                 )
             )
     input_steps += [steps.to_device, steps.normalize]
-    return make_policy_processor_pipelines(input_steps=input_steps, output_steps=[steps.unnormalize, steps.to_cpu])
+    return make_policy_processor_pipelines(
+        input_steps=input_steps, output_steps=[steps.unnormalize, steps.to_cpu]
+    )

@@ -1,0 +1,48 @@
+# my_policy: an in-tree LeRobot policy developed against the pinned lerobot sdist (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+export MUJOCO_GL ?= osmesa
+export PYOPENGL_PLATFORM ?= osmesa
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
+
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+setup:  ## Set up everything on a fresh machine (idempotent; seconds when already done).
+	@scripts/setup.sh
+
+build:  ## Materialize the pinned upstream + patches + links into build/lerobot.
+	@upstream/build.sh
+
+demo: setup  ## Main job: Meta-World expert demos -> lerobot-train my_policy -> lerobot-eval; prints the success rate.
+	@scripts/demo.sh
+
+test: setup  ## Run every test (CPU, offline).
+	$(PY) -m pytest tests
+
+test-fast: setup  ## Tests without the end-to-end train/eval runs.
+	$(PY) -m pytest tests -m "not e2e"
+
+lint: setup  ## ruff format/lint, typos, pyupgrade, bandit, mypy on our package.
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/typos
+	$(BIN)/pyupgrade --py312-plus $(OUR_PY)
+	$(BIN)/bandit -q -c pyproject.toml -r src benchmarks scripts
+	cd build/lerobot && ../../$(BIN)/mypy --config-file ../../pyproject.toml src/lerobot/policies/my_policy
+
+format: setup  ## Apply ruff formatting and fixes.
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+export-pr: setup  ## Write the whole contribution as one patch against upstream: dist/my_policy.patch.
+	@upstream/export-pr.sh
+
+artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests/artifacts/policies/my_policy.
+	$(PY) tests/policies/my_policy/save_my_policy_artifacts.py
