@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -46,3 +46,6 @@ export-pr: setup  ## Write the whole contribution as one patch against upstream:
 
 artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests/artifacts/policies/my_policy.
 	$(PY) tests/policies/my_policy/save_my_policy_artifacts.py
+
+bench-latency: setup  ## Chunk latency, per-step latency and training samples/s: my_policy vs ACT vs Diffusion.
+	$(PY) benchmarks/latency.py --out benchmarks/results/latency.json

@@ -35,7 +35,10 @@ TASK = "reach the goal position"
 
 
 def features() -> tuple[dict, dict]:
-    inputs = {OBS_IMAGE: PolicyFeature(FeatureType.VISUAL, IMAGE), OBS_STATE: PolicyFeature(FeatureType.STATE, (STATE_DIM,))}
+    inputs = {
+        OBS_IMAGE: PolicyFeature(FeatureType.VISUAL, IMAGE),
+        OBS_STATE: PolicyFeature(FeatureType.STATE, (STATE_DIM,)),
+    }
     return inputs, {ACTION: PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))}
 
 
@@ -69,7 +72,9 @@ def stats() -> dict:
 
 
 def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    )
 
 
 def measure(name: str, config, chunk_repeats: int, train_steps: int, train_batch_size: int) -> dict:
@@ -152,7 +157,9 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/latency.json"))
     parser.add_argument("--chunk-repeats", type=int, default=20)
     parser.add_argument("--train-steps", type=int, default=5)
@@ -161,11 +168,20 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(torch.get_num_threads())
-    cpu = platform.processor() or platform.machine()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.machine(),
+    )
     results = {
         "hardware": f"{cpu}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
         "upstream_version": lerobot.__version__,
-        "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "git_commit": subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
         "batch_size": 1,
         "image_shape": list(IMAGE),
         "train_batch_size": args.train_batch_size,
@@ -173,7 +189,9 @@ def main() -> None:
     }
     all_configs = configs()
     for name in args.policies.split(","):
-        results["policies"][name] = measure(name, all_configs[name], args.chunk_repeats, args.train_steps, args.train_batch_size)
+        results["policies"][name] = measure(
+            name, all_configs[name], args.chunk_repeats, args.train_steps, args.train_batch_size
+        )
     policies = results["policies"]
     if "my_policy" in policies:
         base = policies["my_policy"]["chunk_ms_p50"]

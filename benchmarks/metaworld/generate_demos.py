@@ -28,7 +28,11 @@ IMAGE_SIZE = 480  # what MetaworldEnv renders by default, hence what lerobot-eva
 
 def dataset_features() -> dict:
     return {
-        OBS_IMAGE: {"dtype": "image", "shape": (IMAGE_SIZE, IMAGE_SIZE, 3), "names": ["height", "width", "channels"]},
+        OBS_IMAGE: {
+            "dtype": "image",
+            "shape": (IMAGE_SIZE, IMAGE_SIZE, 3),
+            "names": ["height", "width", "channels"],
+        },
         OBS_STATE: {"dtype": "float32", "shape": (4,), "names": ["hand_x", "hand_y", "hand_z", "gripper"]},
         ACTION: {"dtype": "float32", "shape": (4,), "names": ["dx", "dy", "dz", "grip"]},
     }
@@ -61,12 +65,18 @@ def rollout_expert(env: MetaworldEnv, seed: int, max_steps: int) -> tuple[list[d
     return frames, False
 
 
-def generate(tasks: list[str], demos_per_task: int, root: Path, seed: int, max_steps: int, max_attempts: int) -> dict:
+def generate(
+    tasks: list[str], demos_per_task: int, root: Path, seed: int, max_steps: int, max_attempts: int
+) -> dict:
     """Write the dataset at `root` and return the expert's statistics per task."""
     if root.exists():
         shutil.rmtree(root)
     dataset = LeRobotDataset.create(
-        repo_id=f"local/{root.name}", fps=MetaworldEnvConfig().fps, features=dataset_features(), root=root, use_videos=False
+        repo_id=f"local/{root.name}",
+        fps=MetaworldEnvConfig().fps,
+        features=dataset_features(),
+        root=root,
+        use_videos=False,
     )
     report = {}
     for task in tasks:
@@ -94,7 +104,9 @@ def generate(tasks: list[str], demos_per_task: int, root: Path, seed: int, max_s
             "mean_episode_len": float(np.mean(lengths)) if lengths else 0.0,
             "wall_s": round(time.perf_counter() - start, 1),
         }
-        print(f"{task}: {kept}/{attempts} expert successes, mean length {report[task]['mean_episode_len']:.0f}")
+        print(
+            f"{task}: {kept}/{attempts} expert successes, mean length {report[task]['mean_episode_len']:.0f}"
+        )
         if kept < demos_per_task:
             raise RuntimeError(f"{task}: only {kept} successful expert episodes in {attempts} attempts")
     dataset.finalize()
@@ -102,13 +114,19 @@ def generate(tasks: list[str], demos_per_task: int, root: Path, seed: int, max_s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", required=True, help="comma-separated Meta-World tasks, e.g. reach-v3,push-v3")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--tasks", required=True, help="comma-separated Meta-World tasks, e.g. reach-v3,push-v3"
+    )
     parser.add_argument("--demos-per-task", type=int, default=10)
     parser.add_argument("--root", type=Path, required=True, help="dataset folder (overwritten)")
     parser.add_argument("--seed", type=int, default=100_000)
     parser.add_argument("--max-steps", type=int, default=500, help="MetaworldEnv's episode length")
-    parser.add_argument("--max-attempts", type=int, default=3, help="give up after this many attempts per demo")
+    parser.add_argument(
+        "--max-attempts", type=int, default=3, help="give up after this many attempts per demo"
+    )
     parser.add_argument("--report", type=Path, help="write the expert statistics as JSON here")
     args = parser.parse_args()
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]

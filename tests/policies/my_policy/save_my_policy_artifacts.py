@@ -46,10 +46,21 @@ def compute(case: str) -> dict[str, dict[str, torch.Tensor]]:
         params[f"{name}_std"] = param.detach().std() if param.numel() > 1 else param.detach().abs()
 
     policy.eval()
-    observation = pre({k: v for k, v in raw_batch(config, batch_size=2, seed=3).items() if k not in (ACTION, "action_is_pad")})
+    observation = pre(
+        {
+            k: v
+            for k, v in raw_batch(config, batch_size=2, seed=3).items()
+            if k not in (ACTION, "action_is_pad")
+        }
+    )
     torch.manual_seed(4)
     actions = post(policy.predict_action_chunk(observation))
-    return {"output_dict": output, "grad_stats": grads, "param_stats": params, "actions": {"actions": actions}}
+    return {
+        "output_dict": output,
+        "grad_stats": grads,
+        "param_stats": params,
+        "actions": {"actions": actions},
+    }
 
 
 def main() -> None:

@@ -34,14 +34,18 @@ SMALL_POLICY = ["--policy.dim_model=64", "--policy.dim_feedforward=128", "--poli
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("metaworld") / "demos"
-    report = generate_demos.generate([TASK], demos_per_task=2, root=root, seed=100_000, max_steps=500, max_attempts=3)
+    report = generate_demos.generate(
+        [TASK], demos_per_task=2, root=root, seed=100_000, max_steps=500, max_attempts=3
+    )
     assert report[TASK]["demos_kept"] == 2
     return root
 
 
 def run(cmd: list, cwd: Path) -> str:
     result = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, cmd))} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
     return result.stdout + result.stderr
 
 
@@ -83,7 +87,9 @@ def test_recorded_frames_equal_what_lerobot_env_gives_the_policy(demos):
 
 
 def test_train_then_eval_with_stock_tools(demos, tmp_path):
-    log = run([BIN / "lerobot-train", *train_args(demos, tmp_path / "train", steps=3, batch_size=4)], cwd=REPO)
+    log = run(
+        [BIN / "lerobot-train", *train_args(demos, tmp_path / "train", steps=3, batch_size=4)], cwd=REPO
+    )
     assert "step:3" in log
     checkpoint = tmp_path / "train/checkpoints/last/pretrained_model"
     assert json.loads((checkpoint / "config.json").read_text())["type"] == "my_policy"
