@@ -26,11 +26,15 @@ pip=("$venv/bin/python" -m pip --quiet --disable-pip-version-check)
 
 "$root/upstream/build.sh"
 
-stamp=$( { echo "$extras ${tools[*]}"; cat "$root/build/lerobot/pyproject.toml"; } | sha256sum | cut -d' ' -f1)
+stamp=$( { echo "pip>=25 $extras ${tools[*]}"; cat "$root/build/lerobot/pyproject.toml"; } | sha256sum | cut -d' ' -f1)
 if [[ "$(cat "$venv/.my_policy_stamp" 2>/dev/null)" != "$stamp" ]]; then
   echo "setup: installing torch, lerobot[$extras] (editable) and lint tools into $venv"
+  # The pip bundled with Python 3.12.1 (23.2) silently skips lerobot's self-referencing extras
+  # (lerobot[my_policy] -> lerobot[diffusers-dep]); recent pip resolves them.
+  "${pip[@]}" install --upgrade 'pip>=25'
   "${pip[@]}" install 'torch==2.11.*' 'torchvision==0.26.*'
   "${pip[@]}" install -e "$root/build/lerobot[$extras]" "${tools[@]}"
   echo "$stamp" > "$venv/.my_policy_stamp"
 fi
+"$venv/bin/python" -c 'import diffusers' 2>/dev/null || { echo "setup: diffusers missing after install" >&2; exit 1; }
 echo "setup: ready ($("$venv/bin/python" -c 'import lerobot, torch; print(f"lerobot {lerobot.__version__}, torch {torch.__version__}")'))"

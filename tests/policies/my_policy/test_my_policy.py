@@ -5,6 +5,7 @@ import torch
 from my_policy_helpers import (
     ACTION_DIM,
     IMAGE_SHAPE,
+    TASKS,
     camera_keys,
     make_config,
     make_policy_and_processors,
@@ -254,3 +255,47 @@ class TestBadInputAtInference:
         observation[OBS_STATE][0, 1] = float("nan")
         with pytest.raises(ValueError, match="NaN"):
             policy.select_action(pre(observation))
+
+
+def test_pretrained_text_encoder_from_a_local_folder(tmp_path):
+    """`text_encoder=<name or folder>`: frozen transformers encoder + its tokenizer, saved and reloaded."""
+    transformers = pytest.importorskip("transformers")
+    encoder_dir = tmp_path / "tiny_bert"
+    words = sorted({w for task in TASKS for w in task.split()})
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]))
+    transformers.BertTokenizer(str(vocab)).save_pretrained(encoder_dir)
+    bert = transformers.BertConfig(
+        vocab_size=len(words) + 5,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+    )
+    transformers.BertModel(bert).save_pretrained(encoder_dir)
+
+    config = make_config(text_encoder=str(encoder_dir), max_language_tokens=12)
+    policy, pre, post = make_policy_and_processors(config)
+    batch = pre(raw_batch(config, batch_size=4))
+    assert batch["observation.language.tokens"].shape == (4, 12)
+    loss, _ = policy.forward(batch)
+    loss.backward()
+    assert not policy.text_encoder.training
+    assert all(p.grad is None for p in policy.text_encoder.parameters()), (
+        "the pretrained encoder must stay frozen"
+    )
+    assert policy.model.text_proj.weight.grad is not None
+
+    policy.eval()
+    policy.save_pretrained(tmp_path / "ckpt")
+    pre.save_pretrained(tmp_path / "ckpt")
+    post.save_pretrained(tmp_path / "ckpt")
+    loaded = MyPolicy.from_pretrained(tmp_path / "ckpt")
+    loaded.eval()
+    loaded_pre, loaded_post = make_pre_post_processors(loaded.config, pretrained_path=str(tmp_path / "ckpt"))
+    observation = {k: v for k, v in raw_batch(config).items() if k not in (ACTION, "action_is_pad")}
+    actions = []
+    for p, pr, po in ((policy, pre, post), (loaded, loaded_pre, loaded_post)):
+        torch.manual_seed(7)
+        actions.append(po(p.predict_action_chunk(pr(observation))))
+    torch.testing.assert_close(actions[0], actions[1], rtol=0, atol=0)

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,30 @@ def test_build_fails_loudly_when_a_patch_stops_applying(tmp_path):
     )
     assert result.returncode != 0
     assert "0001-policies-export-my-policy-config.patch no longer applies" in result.stderr
+
+
+def test_user_install_wheel_contains_the_policy_and_its_extra(tmp_path):
+    """What `pip install '<materialized fork>[my_policy]'` installs: the symlinked package is really packaged."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            tmp_path,
+            UPSTREAM_TREE,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("lerobot-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    for module in ("__init__", "configuration_my_policy", "modeling_my_policy", "processor_my_policy"):
+        assert f"lerobot/policies/my_policy/{module}.py" in names
+    assert 'Requires-Dist: lerobot[diffusers-dep]; extra == "my-policy"' in metadata

@@ -84,6 +84,12 @@ class MyPolicy(PreTrainedPolicy):
             self.ema.requires_grad_(False)
         self.reset()
 
+    def train(self, mode: bool = True) -> "MyPolicy":
+        super().train(mode)
+        if self.text_encoder is not None:
+            self.text_encoder.eval()  # frozen: no dropout while the rest trains
+        return self
+
     def _ema_update(
         self, ema_params: Sequence[Tensor], params: Sequence[Tensor], num_averaged: Tensor | int
     ) -> None:
