@@ -1,0 +1,349 @@
+"""A scripted LIBERO expert that reads privileged simulator state and acts through LeRobot's `LiberoEnv`.
+
+Actions are what a policy emits at evaluation: 7-D, relative end-effector control (`control_mode="relative"`),
+in [-1, 1]: xyz position delta (scaled by the OSC controller's 0.05 m), axis-angle rotation delta in the world frame
+(scaled by 0.5 rad) and the gripper (-1 open, +1 close).
+
+The expert is a small library of skills (move, grasp, lift, carry, place, release, push, open/close, turn) composed
+from the task's BDDL goal predicates by `plan()`; nothing is scripted per task or per episode. Skills are generators
+that yield one action per env step and read the live simulator state after every step, so they close the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+Action = np.ndarray
+Skill = Iterator[Action]
+
+POS_SCALE = 0.05  # m per unit action (robosuite OSC `output_max` for xyz)
+ROT_SCALE = 0.5  # rad per unit action (OSC `output_max` for rotation)
+OPEN, CLOSE = -1.0, 1.0
+MAX_FINGER_SPAN = 0.075  # widest object the Panda gripper closes around, with margin (m)
+CLEARANCE = 0.04  # gap between a carried object and whatever it passes over (m)
+CORRIDOR = 0.1  # objects whose footprint comes this close to a carry path are obstacles (m)
+
+
+class SkillFailed(RuntimeError):
+    """A skill could not reach its goal; the episode is dropped."""
+
+
+@dataclass
+class Shape:
+    """World-frame extent of a body's collision geometry, enough to plan a top-down grasp."""
+
+    center: np.ndarray  # xy center of the footprint
+    major: np.ndarray  # unit xy direction of the longest horizontal extent
+    length: float  # extent along `major`
+    width: float  # extent across `major`
+    bottom: float
+    top: float
+    rim_radius: float  # median distance of the topmost points from `center`: where a bowl's wall is
+
+
+class Scene:
+    """Read-only privileged view of LIBERO's robosuite simulation behind a LeRobot `LiberoEnv`."""
+
+    def __init__(self, lerobot_env):
+        self.env = lerobot_env._env.env  # OffScreenRenderEnv -> robosuite/LIBERO problem env
+        self.sim = self.env.sim
+        self.model = self.sim.model._model
+        self.data = self.sim.data._data
+        self.robot = self.env.robots[0]
+        fingers = ("gripper0_leftfinger", "gripper0_rightfinger")
+        self._finger_ids = [self.sim.model.body_name2id(name) for name in fingers]
+
+    # --- robot ---------------------------------------------------------------------------------------------
+    def eef_pos(self) -> np.ndarray:
+        return np.array(self.sim.data.site_xpos[self.robot.eef_site_id])
+
+    def eef_mat(self) -> np.ndarray:
+        return np.array(self.sim.data.site_xmat[self.robot.eef_site_id]).reshape(3, 3)
+
+    def finger_axis(self) -> np.ndarray:
+        """Horizontal direction along which the fingers close."""
+        left, right = (self.data.xpos[i] for i in self._finger_ids)
+        axis = (left - right)[:2]
+        return axis / np.linalg.norm(axis)
+
+    def gripper_opening(self) -> float:
+        left, right = (self.data.xpos[i] for i in self._finger_ids)
+        return float(np.linalg.norm(left - right))
+
+    # --- objects -------------------------------------------------------------------------------------------
+    def body_pos(self, name: str) -> np.ndarray:
+        return np.array(self.sim.data.body_xpos[self.env.obj_body_id[name]])
+
+    def site_pos(self, name: str) -> np.ndarray:
+        return np.array(self.sim.data.get_site_xpos(name))
+
+    def site_half_size(self, name: str) -> np.ndarray:
+        mat = np.array(self.sim.data.get_site_xmat(name))
+        return np.abs(mat @ np.asarray(self.env.object_sites_dict[name].size))
+
+    def points(self, name: str, missing_ok: bool = False) -> np.ndarray | None:
+        """World-frame points on the collision geometry of an object's body subtree."""
+        root = self.env.obj_body_id[name]
+        bodies = {root}
+        for body in range(root + 1, self.model.nbody):
+            if self.model.body_parentid[body] in bodies:
+                bodies.add(body)
+        points = []
+        for geom in range(self.model.ngeom):
+            if self.model.geom_bodyid[geom] not in bodies:
+                continue
+            if self.model.geom_contype[geom] == 0 and self.model.geom_conaffinity[geom] == 0:
+                continue
+            points.append(self._geom_points(geom))
+        if not points:
+            if missing_ok:
+                return None
+            raise SkillFailed(f"object {name!r} has no collision geometry")
+        return np.concatenate(points)
+
+    def _geom_points(self, geom: int) -> np.ndarray:
+        size = self.model.geom_size[geom]
+        mesh = self.model.geom_dataid[geom]
+        if self.model.geom_type[geom] == 7 and mesh >= 0:  # mjGEOM_MESH
+            start, count = self.model.mesh_vertadr[mesh], self.model.mesh_vertnum[mesh]
+            local = self.model.mesh_vert[start : start + count]
+        else:  # box-like hull of a primitive: its local bounding box corners
+            half = np.array([size[0], size[1] if size[1] > 0 else size[0], size[2] if size[2] > 0 else size[1]])
+            if self.model.geom_type[geom] in (2, 3, 5):  # sphere, capsule, cylinder: radius in x and y
+                half = np.array([size[0], size[0], size[0] if self.model.geom_type[geom] == 2 else size[1]])
+            corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+            local = corners * half
+        rot = self.data.geom_xmat[geom].reshape(3, 3)
+        return local @ rot.T + self.data.geom_xpos[geom]
+
+    def obstacle_top(self, start: np.ndarray, end: np.ndarray, exclude: str) -> float:
+        """Highest top among the objects and fixtures near the straight xy path from `start` to `end`."""
+        top = -np.inf
+        seg = end - start
+        for name in self.env.obj_body_id:
+            if name == exclude:
+                continue
+            points = self.points(name, missing_ok=True)
+            if points is None:
+                continue
+            t = np.clip((points[:, :2] - start) @ seg / max(seg @ seg, 1e-9), 0.0, 1.0)
+            dist = np.linalg.norm(points[:, :2] - (start + t[:, None] * seg), axis=1)
+            near = points[dist < CORRIDOR]
+            if len(near):
+                top = max(top, float(near[:, 2].max()))
+        return top
+
+    def shape(self, name: str) -> Shape:
+        points = self.points(name)
+        xy = points[:, :2]
+        mean = xy.mean(axis=0)
+        _, _, vt = np.linalg.svd(xy - mean, full_matrices=False)
+        major = vt[0] / np.linalg.norm(vt[0])
+        minor = np.array([-major[1], major[0]])
+        along, across = (xy - mean) @ major, (xy - mean) @ minor
+        center = mean + major * (along.max() + along.min()) / 2 + minor * (across.max() + across.min()) / 2
+        top = points[:, 2].max()
+        rim = points[points[:, 2] > top - 0.01, :2]
+        return Shape(
+            center=center,
+            major=major,
+            length=float(np.ptp(along)),
+            width=float(np.ptp(across)),
+            bottom=float(points[:, 2].min()),
+            top=float(top),
+            rim_radius=float(np.median(np.linalg.norm(rim - center, axis=1))),
+        )
+
+
+# --- low-level motion ----------------------------------------------------------------------------------------
+def _rotation_to(scene: Scene, down: np.ndarray, yaw: float) -> np.ndarray:
+    """Axis-angle (world frame) that turns the current gripper orientation into `down` rotated by `yaw` about z."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    target = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ down
+    err = target @ scene.eef_mat().T
+    angle = np.arccos(np.clip((np.trace(err) - 1) / 2, -1.0, 1.0))
+    if angle < 1e-6:
+        return np.zeros(3)
+    axis = np.array([err[2, 1] - err[1, 2], err[0, 2] - err[2, 0], err[1, 0] - err[0, 1]]) / (2 * np.sin(angle))
+    return axis * angle
+
+
+@dataclass
+class Pose:
+    """Where the gripper should be: position, yaw about world z relative to the start pose, gripper command."""
+
+    pos: np.ndarray
+    yaw: float
+    grip: float
+
+
+class Expert:
+    """Runs skills on a `Scene`; `down` is the gripper's top-down start orientation (yaw 0)."""
+
+    def __init__(self, scene: Scene, max_speed: float = 1.0, gain: float = 3.0):
+        self.scene = scene
+        self.down = scene.eef_mat()
+        self.yaw = 0.0
+        self.grip = OPEN
+        self.max_speed = max_speed  # norm of the xyz action, in units of the controller's 5 cm/step limit
+        self.gain = gain  # the OSC lags its goal, so the position error is amplified into a velocity command
+
+    def action(self, target: np.ndarray, speed: float | None = None) -> Action:
+        delta = self.gain * (target - self.scene.eef_pos()) / POS_SCALE
+        limit = self.max_speed if speed is None else speed
+        norm = np.linalg.norm(delta)
+        if norm > limit:
+            delta *= limit / norm
+        rot = np.clip(_rotation_to(self.scene, self.down, self.yaw) / ROT_SCALE, -1.0, 1.0)
+        return np.concatenate([delta, rot, [self.grip]]).astype(np.float32)
+
+    def move(self, target, yaw: float | None = None, tol: float = 0.01, max_steps: int = 80, speed=None) -> Skill:
+        """Servo the grip site to `target` (and the gripper to `yaw`) until within `tol` metres."""
+        target = np.asarray(target, float)
+        if yaw is not None:
+            self.yaw = yaw
+        for _ in range(max_steps):
+            rot_err = np.linalg.norm(_rotation_to(self.scene, self.down, self.yaw))
+            if np.linalg.norm(target - self.scene.eef_pos()) < tol and rot_err < 0.05:
+                return
+            yield self.action(target, speed)
+        raise SkillFailed(f"move to {np.round(target, 3)} did not converge")
+
+    def set_gripper(self, command: float, steps: int = 12) -> Skill:
+        """Open or close in place; waits until the fingers stop moving."""
+        self.grip = command
+        hold = self.scene.eef_pos()
+        last = self.scene.gripper_opening()
+        for i in range(steps):
+            yield self.action(hold)
+            now = self.scene.gripper_opening()
+            if i >= 4 and abs(now - last) < 5e-4:
+                return
+            last = now
+
+    def preshape(self, opening: float, max_steps: int = 12) -> Skill:
+        """Close the fingers part way (to `opening` metres) and hold them there: the gripper command 0 holds."""
+        hold = self.scene.eef_pos()
+        for _ in range(max_steps):
+            if self.scene.gripper_opening() <= opening:
+                break
+            self.grip = CLOSE
+            yield self.action(hold)
+        self.grip = 0.0
+
+    def grasp_yaw(self, axis: np.ndarray) -> float:
+        """Yaw that aligns the finger axis with `axis` (mod pi), choosing the smaller turn."""
+        current = self.scene.finger_axis()
+        delta = np.arctan2(axis[1], axis[0]) - np.arctan2(current[1], current[0])
+        delta = (delta + np.pi / 2) % np.pi - np.pi / 2
+        return self.yaw + delta
+
+
+# --- skills ------------------------------------------------------------------------------------------------
+def _gripper_clearance(scene: Scene, name: str, grasp: np.ndarray, axis: np.ndarray, half_open: float) -> float:
+    """How far other objects stay from the open gripper if it descends to `grasp` with fingers along `axis`:
+    the smallest box distance (m, negative inside) from their points to the two finger pads and the hand."""
+    across = np.array([-axis[1], axis[0]])
+    # (centre along axis, half length along axis, half width across, bottom, top) relative to the grip site
+    boxes = [(half_open, 0.012, 0.012, -0.01, 0.05), (-half_open, 0.012, 0.012, -0.01, 0.05), (0.0, 0.11, 0.04, 0.045, 0.2)]
+    nearest = np.inf
+    for other in scene.env.obj_body_id:
+        if other == name:
+            continue
+        points = scene.points(other, missing_ok=True)
+        if points is None:
+            continue
+        rel = points - grasp
+        u, v, z = rel[:, :2] @ axis, rel[:, :2] @ across, rel[:, 2]
+        for center, hu, hv, lo, hi in boxes:
+            dz = np.maximum(lo - z, z - hi)
+            dist = np.maximum.reduce([np.abs(u - center) - hu, np.abs(v) - hv, dz])
+            nearest = min(nearest, float(dist.min()))
+    return nearest
+
+
+def pick(expert: Expert, name: str) -> Skill:
+    """Approach from above, grasp and lift `name`. Objects that fit between the fingers are grasped across their
+    narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
+    room); wide ones (bowls, plates) are pinched by the rim nearest the robot."""
+    scene = expert.scene
+    shape = scene.shape(name)
+    height = shape.top - shape.bottom
+    half_open = 0.5 * scene.gripper_opening() + 0.01
+    if shape.width <= MAX_FINGER_SPAN:
+        grasp = np.array([*shape.center, max(shape.top - min(0.035, 0.5 * height), shape.bottom + 0.015)])
+        minor = np.arctan2(shape.major[0], -shape.major[1])
+        angles = minor + np.radians(np.arange(-90, 90, 10))
+        spans = np.abs(shape.width * np.cos(angles - minor)) + np.abs(shape.length * np.sin(angles - minor))
+        candidates = [np.array([np.cos(a), np.sin(a)]) for a, span in zip(angles, spans) if span <= MAX_FINGER_SPAN]
+        clearance = [_gripper_clearance(scene, name, grasp, axis, half_open) for axis in candidates]
+        best = int(np.argmax(clearance))
+        axis = candidates[best]
+        width = float(spans[spans <= MAX_FINGER_SPAN][best])
+        preshape = clearance[best] < 0.005
+    else:  # rim grasp: pinch the wall on the side facing the gripper
+        toward = scene.eef_pos()[:2] - shape.center
+        axis = toward / np.linalg.norm(toward)
+        grasp = np.array([*(shape.center + axis * shape.rim_radius), shape.top - 0.02])
+        width, preshape = 0.0, False
+    yaw = expert.grasp_yaw(axis)
+    yield from expert.set_gripper(OPEN, steps=6)
+    yield from expert.move([*grasp[:2], shape.top + 0.08], yaw=yaw, tol=0.02)
+    if preshape:
+        yield from expert.preshape(width + 0.025)
+    yield from expert.move(grasp, tol=0.008, speed=0.5)
+    yield from expert.set_gripper(CLOSE)
+    start = scene.body_pos(name)[2]
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02, speed=0.5)
+    if scene.body_pos(name)[2] - start < 0.03:
+        raise SkillFailed(f"{name!r} did not come up with the gripper")
+
+
+def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, drop: float = 0.02) -> Skill:
+    """Carry the held object so that its body origin is over `target_xy`, lower it until its bottom is `drop`
+    above `surface_z`, release and back off."""
+    scene = expert.scene
+    shape = scene.shape(name)
+    hold_offset = scene.eef_pos() - scene.body_pos(name)
+    bottom_below_grip = scene.eef_pos()[2] - shape.bottom
+    goal_xy = np.asarray(target_xy) + hold_offset[:2]
+    clear = max(surface_z, scene.obstacle_top(scene.eef_pos()[:2], goal_xy, exclude=name))
+    carry_z = max(clear + bottom_below_grip + CLEARANCE, scene.eef_pos()[2])
+    yield from expert.move(np.array([*scene.eef_pos()[:2], carry_z]), tol=0.02)
+    yield from expert.move(np.array([*goal_xy, carry_z]), tol=0.015, max_steps=120)
+    yield from expert.move(np.array([*goal_xy, surface_z + bottom_below_grip + drop]), tol=0.01, speed=0.5)
+    yield from expert.set_gripper(OPEN)
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
+
+
+# --- planning from BDDL goals ------------------------------------------------------------------------------
+def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]:
+    """Skills for a conjunction of BDDL goal predicates, in an order that keeps containers reachable."""
+    scene = expert.scene
+    for predicate, *args in goal:
+        if predicate in ("on", "in") and len(args) == 2:
+            obj, target = args
+            if target in scene.env.object_sites_dict:
+                center = scene.site_pos(target)
+                half = scene.site_half_size(target)
+                surface = center[2] - half[2] if predicate == "in" else center[2]
+                if target.endswith("contain_region"):
+                    parent = target.removesuffix("_contain_region")
+                    surface = max(surface, scene.shape(parent).bottom) if parent in scene.env.obj_body_id else surface
+                target_xy = center[:2]
+            else:
+                target_shape = scene.shape(target)
+                target_xy = scene.body_pos(target)[:2]
+                surface = target_shape.top
+            yield lambda obj=obj: pick(expert, obj)
+            yield lambda obj=obj, xy=target_xy, z=surface: place(expert, obj, xy, z)
+        else:
+            raise NotImplementedError(f"no skill for the goal predicate {predicate!r} yet")
+
+
+def run_expert(expert: Expert, goal: list[list[str]]) -> Skill:
+    for skill in plan(expert, goal):
+        yield from skill()

@@ -1,0 +1,312 @@
+#!/usr/bin/env python
+"""Generate LIBERO demonstrations with the scripted expert and record them as a local LeRobotDataset v3.
+
+Every frame is what `lerobot-eval --env.type=libero` hands a policy for the same simulator state: LeRobot's
+`LiberoEnv` observation, through `preprocess_observation` and the LIBERO env processor (`LiberoProcessorStep`,
+which rotates both cameras by 180 degrees and builds the 8-D state). Keys, shapes and conventions follow
+`lerobot/libero`: `observation.images.image` (agent view) and `observation.images.image2` (wrist), 256x256 by
+default, `observation.state` (eef position, eef axis-angle, 2 gripper joints), 7-D relative `action`, the task
+sentence per frame, at the env's 20 fps (one frame per env step).
+
+Starts are drawn by LIBERO's own placement samplers (`init_states=False`, seeded), never from the fixed initial
+states `lerobot-eval` uses; a start within 1 cm of one of them (every object) is rejected and counted.
+Only successful episodes are kept.
+
+Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
+episodes as one-episode datasets, so videos are encoded once), workers take whole tasks, and an interrupted run continues where it stopped. Seeds are a
+function of (task, attempt), so the kept episodes do not depend on the number of workers or interruptions. Once
+every task has its demonstrations, the dataset is assembled in task and attempt order.
+
+    python benchmarks/libero/generate_demos.py --suite libero_object --demos-per-task 50 --workers 2 \\
+        --root data/libero/libero_object --report benchmarks/results/libero_demos.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import shutil
+import subprocess  # nosec B404
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from expert import Expert, Scene, SkillFailed, run_expert  # noqa: E402
+
+IMAGE_KEYS = (f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2")
+STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z"]
+STATE_NAMES += ["gripper_qpos_left", "gripper_qpos_right"]
+ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"]
+SEED_STRIDE = 100_000  # seed = seed + task_id * SEED_STRIDE + attempt
+INIT_STATE_TOLERANCE = 0.01  # m; closer starts count as an evaluation start
+
+
+def dataset_features(image_size: int) -> dict:
+    image = {"dtype": "video", "shape": (image_size, image_size, 3), "names": ["height", "width", "channels"]}
+    return {
+        IMAGE_KEYS[0]: dict(image),
+        IMAGE_KEYS[1]: dict(image),
+        OBS_STATE: {"dtype": "float32", "shape": (8,), "names": STATE_NAMES},
+        ACTION: {"dtype": "float32", "shape": (7,), "names": ACTION_NAMES},
+    }
+
+
+class EvalPipeline:
+    """The observation path of `lerobot-eval` for one LIBERO env, down to what the policy preprocessor gets."""
+
+    def __init__(self, env_config):
+        from lerobot.envs.factory import make_env_pre_post_processors
+
+        self.env_preprocessor, _ = make_env_pre_post_processors(env_config, policy_cfg=None)
+
+    def __call__(self, observation: dict, task: str) -> dict[str, np.ndarray]:
+        """Batch one env's observation as a vector env would, run the eval transforms, unbatch to uint8/float32."""
+        from lerobot.envs.utils import preprocess_observation
+
+        batched = _map_leaves(observation, lambda x: np.asarray(x)[None])
+        processed = preprocess_observation(batched)
+        processed["task"] = [task]
+        processed = self.env_preprocessor(processed)
+        frame = {key: (processed[key][0].permute(1, 2, 0) * 255).round().byte().numpy() for key in IMAGE_KEYS}
+        frame[OBS_STATE] = processed[OBS_STATE][0].numpy().astype(np.float32)
+        return frame
+
+
+def _map_leaves(tree, fn):
+    return {k: _map_leaves(v, fn) for k, v in tree.items()} if isinstance(tree, dict) else fn(tree)
+
+
+def make_env(suite_name: str, task_id: int, image_size: int):
+    """LeRobot's `LiberoEnv` as `lerobot-eval` builds it, but starting from sampled (not fixed) states."""
+    from lerobot.envs.configs import LiberoEnv as LiberoEnvConfig
+    from lerobot.envs.libero import LiberoEnv, _get_suite
+
+    config = LiberoEnvConfig(task=suite_name, observation_height=image_size, observation_width=image_size)
+    env = LiberoEnv(
+        _get_suite(suite_name),
+        task_id,
+        suite_name,
+        camera_name=config.camera_name,
+        obs_type=config.obs_type,
+        observation_height=image_size,
+        observation_width=image_size,
+        init_states=False,
+        control_mode=config.control_mode,
+    )
+    return env, config
+
+
+def eval_start_positions(env, suite_name: str, task_id: int) -> np.ndarray:
+    """Object positions (n_init_states, n_objects, 3) of the fixed starts `lerobot-eval` uses for this task."""
+    from lerobot.envs.libero import _get_suite, get_task_init_states
+
+    states = get_task_init_states(_get_suite(suite_name), task_id)
+    scene = Scene(env)
+    names = list(scene.env.objects_dict)
+    positions = []
+    for state in states:
+        scene.env.sim.set_state_from_flattened(state)
+        scene.env.sim.forward()
+        positions.append([scene.body_pos(name) for name in names])
+    return np.asarray(positions)
+
+
+def object_positions(env) -> np.ndarray:
+    scene = Scene(env)
+    return np.asarray([scene.body_pos(name) for name in scene.env.objects_dict])
+
+
+def rollout(env, pipeline: EvalPipeline, seed: int) -> tuple[dict[str, np.ndarray] | None, str]:
+    """One expert attempt from `env.reset(seed)`. Returns the recorded episode (or None) and the outcome."""
+    observation, _ = env.reset(seed=seed)
+    expert = Expert(Scene(env))
+    frames: list[dict] = []
+    try:
+        for action in run_expert(expert, expert.scene.env.parsed_problem["goal_state"]):
+            frames.append({**pipeline(observation, env.task_description), ACTION: action})
+            observation, _, _, _, info = env.step(action)
+            if info["is_success"]:
+                episode = {key: np.stack([f[key] for f in frames]) for key in frames[0]}
+                return episode, "success"
+            if len(frames) >= env._max_episode_steps:
+                return None, "timeout"
+    except SkillFailed as error:
+        return None, f"skill failed: {error}"
+    return None, "plan finished without reaching the goal"
+
+
+def run_task(job: tuple) -> dict:
+    """Worker: attempts for one task until it has `demos` successes; each outcome is staged as it happens."""
+    suite_name, task_id, demos, max_attempts, seed, image_size, staging = job
+    task_dir = Path(staging) / f"task_{task_id:02d}"
+    task_dir.mkdir(parents=True, exist_ok=True)
+    log_path = task_dir / "attempts.jsonl"
+    log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    successes = sum(r["outcome"] == "success" for r in log)
+    if successes >= demos or len(log) >= max_attempts:
+        return {"task_id": task_id, "attempts": log}
+    env, config = make_env(suite_name, task_id, image_size)
+    pipeline = EvalPipeline(config)
+    env.reset(seed=seed)
+    eval_starts = eval_start_positions(env, suite_name, task_id)
+    while successes < demos and len(log) < max_attempts:
+        attempt = len(log)
+        attempt_seed = seed + task_id * SEED_STRIDE + attempt
+        start = time.perf_counter()
+        env.reset(seed=attempt_seed)
+        distance = np.abs(eval_starts - object_positions(env)).max(axis=(1, 2)).min()
+        if distance < INIT_STATE_TOLERANCE:
+            record = {"attempt": attempt, "seed": attempt_seed, "outcome": "start too close to an eval start"}
+        else:
+            episode, outcome = rollout(env, pipeline, attempt_seed)
+            record = {"attempt": attempt, "seed": attempt_seed, "outcome": outcome, "eval_start_distance": distance}
+            if episode is not None:
+                write_episode(task_dir / f"episode_{attempt:04d}", episode, env.task_description, image_size)
+                record["length"] = len(episode[ACTION])
+                successes += 1
+        record["wall_s"] = round(time.perf_counter() - start, 2)
+        log.append(record)
+        with log_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        print(
+            f"{suite_name} task {task_id} ({env.task}): attempt {attempt} {record['outcome']}, "
+            f"{successes}/{demos} demos, {record['wall_s']:.1f}s",
+            flush=True,
+        )
+    env.close()
+    return {"task_id": task_id, "attempts": log}
+
+
+def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_size: int) -> None:
+    """Stage one successful episode as a finalized one-episode LeRobotDataset (videos encoded once, here)."""
+    from lerobot.datasets import LeRobotDataset
+    from lerobot.envs.configs import LiberoEnv as LiberoEnvConfig
+
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    dataset = LeRobotDataset.create(
+        repo_id=f"local/{path.name}",
+        fps=LiberoEnvConfig().fps,
+        features=dataset_features(image_size),
+        root=partial,
+        robot_type="panda",
+        use_videos=True,
+    )
+    for t in range(len(episode[ACTION])):
+        dataset.add_frame({key: value[t] for key, value in episode.items()} | {"task": task})
+    dataset.save_episode()
+    dataset.finalize()
+    partial.rename(path)  # only complete episodes ever carry the final name
+
+
+def assemble(root: Path, staging: Path, task_ids: list[int], demos: int) -> None:
+    """Aggregate the staged episodes, in task then attempt order, into the dataset at `root`."""
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    parts = []
+    for task_id in task_ids:
+        parts += sorted(p for p in (staging / f"task_{task_id:02d}").glob("episode_*") if p.is_dir())[:demos]
+    shutil.rmtree(root, ignore_errors=True)
+    aggregate_datasets(
+        repo_ids=[f"local/{p.name}" for p in parts], roots=parts, aggr_repo_id=f"local/{root.name}", aggr_root=root
+    )
+
+
+def summarize(results: list[dict], descriptions: dict[int, str], demos: int) -> dict:
+    tasks = {}
+    for result in sorted(results, key=lambda r: r["task_id"]):
+        log = result["attempts"]
+        rolled = [r for r in log if "eval_start_distance" in r]
+        kept = [r for r in log if r["outcome"] == "success"][:demos]
+        tasks[descriptions[result["task_id"]]] = {
+            "attempts": len(rolled),
+            "successes": sum(r["outcome"] == "success" for r in rolled),
+            "expert_success_rate": round(sum(r["outcome"] == "success" for r in rolled) / max(len(rolled), 1), 4),
+            "demos_kept": len(kept),
+            "mean_episode_len": round(float(np.mean([r["length"] for r in kept])), 1) if kept else 0.0,
+            "rejected_eval_starts": len(log) - len(rolled),
+            "failures": _count(r["outcome"].split(":")[0] for r in rolled if r["outcome"] != "success"),
+            "worker_s_per_attempt": round(float(np.mean([r["wall_s"] for r in log])), 2) if log else 0.0,
+        }
+    return tasks
+
+
+def _count(items) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
+def update_report(path: Path, suite_name: str, suite: dict, seed: int) -> None:
+    report = json.loads(path.read_text()) if path.exists() else {}
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False)  # nosec
+    report.update(
+        {
+            "hardware": f"{platform.processor() or platform.machine()}, {mp.cpu_count()} CPU cores, no GPU",
+            "git_commit": commit.stdout.strip(),
+            "seed": seed,
+        }
+    )
+    report.setdefault("suites", {})[suite_name] = suite
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", required=True, help="libero_object, libero_spatial, libero_goal or libero_10")
+    parser.add_argument("--task-ids", help="comma-separated task ids (default: all tasks of the suite)")
+    parser.add_argument("--demos-per-task", type=int, default=50)
+    parser.add_argument("--max-attempts", type=int, default=0, help="per task; default 3 x demos-per-task")
+    parser.add_argument("--root", type=Path, required=True, help="dataset folder (rebuilt from the staged episodes)")
+    parser.add_argument("--seed", type=int, default=100_000)
+    parser.add_argument("--image-size", type=int, default=256, help="square camera resolution (lerobot/libero: 256)")
+    parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
+    parser.add_argument("--report", type=Path, help="merge the expert's statistics for this suite into this JSON")
+    args = parser.parse_args()
+
+    from libero.libero import benchmark
+
+    suite = benchmark.get_benchmark_dict()[args.suite]()
+    descriptions = [task.language for task in suite.tasks]
+    task_ids = [int(t) for t in args.task_ids.split(",")] if args.task_ids else list(range(len(descriptions)))
+    max_attempts = args.max_attempts or 3 * args.demos_per_task
+    staging = args.root.parent / ".staging" / args.root.name
+    staging.mkdir(parents=True, exist_ok=True)
+    settings = {"suite": args.suite, "seed": args.seed, "image_size": args.image_size}
+    settings_path = staging / "settings.json"
+    if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
+        raise SystemExit(f"{staging} was made with {settings_path.read_text()}; use another --root or delete it")
+    settings_path.write_text(json.dumps(settings))
+
+    jobs = [(args.suite, t, args.demos_per_task, max_attempts, args.seed, args.image_size, str(staging)) for t in task_ids]
+    start = time.perf_counter()
+    if args.workers > 1:
+        # Not multiprocessing.Pool: its daemonic workers cannot start the dataset writer's own processes.
+        with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
+            results = list(pool.map(run_task, jobs))
+    else:
+        results = [run_task(job) for job in jobs]
+    wall = time.perf_counter() - start
+    suite_report = summarize(results, dict(enumerate(descriptions)), args.demos_per_task)
+    short = {name: r["demos_kept"] for name, r in suite_report.items() if r["demos_kept"] < args.demos_per_task}
+    if args.report:
+        update_report(args.report, args.suite, suite_report, args.seed)
+    if short:
+        raise SystemExit(f"{args.suite}: not enough successful expert episodes for {short}; dataset not assembled")
+    assemble(args.root, staging, task_ids, args.demos_per_task)
+    total = sum(r["attempts"] for r in suite_report.values())
+    print(f"{args.suite}: {total} attempts in {wall:.0f}s this run; dataset at {args.root}")
+
+
+if __name__ == "__main__":
+    main()
