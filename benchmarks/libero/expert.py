@@ -27,7 +27,7 @@ CLEARANCE = 0.04  # gap between a carried object and whatever it passes over (m)
 CORRIDOR = 0.1  # objects whose footprint comes this close to a carry path are obstacles (m)
 
 
-class SkillFailed(RuntimeError):
+class SkillFailedError(RuntimeError):
     """A skill could not reach its goal; the episode is dropped."""
 
 
@@ -62,6 +62,9 @@ class Scene:
 
     def eef_mat(self) -> np.ndarray:
         return np.array(self.sim.data.site_xmat[self.robot.eef_site_id]).reshape(3, 3)
+
+    def base_pos(self) -> np.ndarray:
+        return np.array(self.sim.data.body_xpos[self.sim.model.body_name2id("robot0_base")])
 
     def finger_axis(self) -> np.ndarray:
         """Horizontal direction along which the fingers close."""
@@ -101,7 +104,7 @@ class Scene:
         if not points:
             if missing_ok:
                 return None
-            raise SkillFailed(f"object {name!r} has no collision geometry")
+            raise SkillFailedError(f"object {name!r} has no collision geometry")
         return np.concatenate(points)
 
     def _geom_points(self, geom: int) -> np.ndarray:
@@ -111,7 +114,9 @@ class Scene:
             start, count = self.model.mesh_vertadr[mesh], self.model.mesh_vertnum[mesh]
             local = self.model.mesh_vert[start : start + count]
         else:  # box-like hull of a primitive: its local bounding box corners
-            half = np.array([size[0], size[1] if size[1] > 0 else size[0], size[2] if size[2] > 0 else size[1]])
+            half = np.array(
+                [size[0], size[1] if size[1] > 0 else size[0], size[2] if size[2] > 0 else size[1]]
+            )
             if self.model.geom_type[geom] in (2, 3, 5):  # sphere, capsule, cylinder: radius in x and y
                 half = np.array([size[0], size[0], size[0] if self.model.geom_type[geom] == 2 else size[1]])
             corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
@@ -167,7 +172,9 @@ def _rotation_to(scene: Scene, down: np.ndarray, yaw: float) -> np.ndarray:
     angle = np.arccos(np.clip((np.trace(err) - 1) / 2, -1.0, 1.0))
     if angle < 1e-6:
         return np.zeros(3)
-    axis = np.array([err[2, 1] - err[1, 2], err[0, 2] - err[2, 0], err[1, 0] - err[0, 1]]) / (2 * np.sin(angle))
+    axis = np.array([err[2, 1] - err[1, 2], err[0, 2] - err[2, 0], err[1, 0] - err[0, 1]]) / (
+        2 * np.sin(angle)
+    )
     return axis * angle
 
 
@@ -200,7 +207,9 @@ class Expert:
         rot = np.clip(_rotation_to(self.scene, self.down, self.yaw) / ROT_SCALE, -1.0, 1.0)
         return np.concatenate([delta, rot, [self.grip]]).astype(np.float32)
 
-    def move(self, target, yaw: float | None = None, tol: float = 0.01, max_steps: int = 80, speed=None) -> Skill:
+    def move(
+        self, target, yaw: float | None = None, tol: float = 0.01, max_steps: int = 80, speed=None
+    ) -> Skill:
         """Servo the grip site to `target` (and the gripper to `yaw`) until within `tol` metres."""
         target = np.asarray(target, float)
         if yaw is not None:
@@ -210,7 +219,7 @@ class Expert:
             if np.linalg.norm(target - self.scene.eef_pos()) < tol and rot_err < 0.05:
                 return
             yield self.action(target, speed)
-        raise SkillFailed(f"move to {np.round(target, 3)} did not converge")
+        raise SkillFailedError(f"move to {np.round(target, 3)} did not converge")
 
     def set_gripper(self, command: float, steps: int = 12) -> Skill:
         """Open or close in place; waits until the fingers stop moving."""
@@ -243,12 +252,18 @@ class Expert:
 
 
 # --- skills ------------------------------------------------------------------------------------------------
-def _gripper_clearance(scene: Scene, name: str, grasp: np.ndarray, axis: np.ndarray, half_open: float) -> float:
+def _gripper_clearance(
+    scene: Scene, name: str, grasp: np.ndarray, axis: np.ndarray, half_open: float
+) -> float:
     """How far other objects stay from the open gripper if it descends to `grasp` with fingers along `axis`:
     the smallest box distance (m, negative inside) from their points to the two finger pads and the hand."""
     across = np.array([-axis[1], axis[0]])
     # (centre along axis, half length along axis, half width across, bottom, top) relative to the grip site
-    boxes = [(half_open, 0.012, 0.012, -0.01, 0.05), (-half_open, 0.012, 0.012, -0.01, 0.05), (0.0, 0.11, 0.04, 0.045, 0.2)]
+    boxes = [
+        (half_open, 0.012, 0.012, -0.01, 0.05),
+        (-half_open, 0.012, 0.012, -0.01, 0.05),
+        (0.0, 0.11, 0.04, 0.045, 0.2),
+    ]
     nearest = np.inf
     for other in scene.env.obj_body_id:
         if other == name:
@@ -268,7 +283,7 @@ def _gripper_clearance(scene: Scene, name: str, grasp: np.ndarray, axis: np.ndar
 def pick(expert: Expert, name: str) -> Skill:
     """Approach from above, grasp and lift `name`. Objects that fit between the fingers are grasped across their
     narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
-    room); wide ones (bowls, plates) are pinched by the rim nearest the robot."""
+    room); wide ones (bowls, plates) are pinched by the rim nearest the robot's base."""
     scene = expert.scene
     shape = scene.shape(name)
     height = shape.top - shape.bottom
@@ -278,14 +293,18 @@ def pick(expert: Expert, name: str) -> Skill:
         minor = np.arctan2(shape.major[0], -shape.major[1])
         angles = minor + np.radians(np.arange(-90, 90, 10))
         spans = np.abs(shape.width * np.cos(angles - minor)) + np.abs(shape.length * np.sin(angles - minor))
-        candidates = [np.array([np.cos(a), np.sin(a)]) for a, span in zip(angles, spans) if span <= MAX_FINGER_SPAN]
+        candidates = [
+            np.array([np.cos(a), np.sin(a)])
+            for a, span in zip(angles, spans, strict=True)
+            if span <= MAX_FINGER_SPAN
+        ]
         clearance = [_gripper_clearance(scene, name, grasp, axis, half_open) for axis in candidates]
         best = int(np.argmax(clearance))
         axis = candidates[best]
         width = float(spans[spans <= MAX_FINGER_SPAN][best])
         preshape = clearance[best] < 0.005
-    else:  # rim grasp: pinch the wall on the side facing the gripper
-        toward = scene.eef_pos()[:2] - shape.center
+    else:  # rim grasp: pinch the wall on the side facing the robot, which keeps far placements reachable
+        toward = scene.base_pos()[:2] - shape.center
         axis = toward / np.linalg.norm(toward)
         grasp = np.array([*(shape.center + axis * shape.rim_radius), shape.top - 0.02])
         width, preshape = 0.0, False
@@ -299,7 +318,7 @@ def pick(expert: Expert, name: str) -> Skill:
     start = scene.body_pos(name)[2]
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02, speed=0.5)
     if scene.body_pos(name)[2] - start < 0.03:
-        raise SkillFailed(f"{name!r} did not come up with the gripper")
+        raise SkillFailedError(f"{name!r} did not come up with the gripper")
 
 
 def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, drop: float = 0.02) -> Skill:
@@ -332,7 +351,11 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
                 surface = center[2] - half[2] if predicate == "in" else center[2]
                 if target.endswith("contain_region"):
                     parent = target.removesuffix("_contain_region")
-                    surface = max(surface, scene.shape(parent).bottom) if parent in scene.env.obj_body_id else surface
+                    surface = (
+                        max(surface, scene.shape(parent).bottom)
+                        if parent in scene.env.obj_body_id
+                        else surface
+                    )
                 target_xy = center[:2]
             else:
                 target_shape = scene.shape(target)

@@ -39,7 +39,7 @@ import numpy as np
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from expert import Expert, Scene, SkillFailed, run_expert  # noqa: E402
+from expert import Expert, Scene, SkillFailedError, run_expert  # noqa: E402
 
 IMAGE_KEYS = (f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2")
 STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z"]
@@ -138,7 +138,7 @@ def rollout(env, pipeline: EvalPipeline, seed: int) -> tuple[dict[str, np.ndarra
                 return episode, "success"
             if len(frames) >= env._max_episode_steps:
                 return None, "timeout"
-    except SkillFailed as error:
+    except SkillFailedError as error:
         return None, f"skill failed: {error}"
     return None, "plan finished without reaching the goal"
 
@@ -167,7 +167,12 @@ def run_task(job: tuple) -> dict:
             record = {"attempt": attempt, "seed": attempt_seed, "outcome": "start too close to an eval start"}
         else:
             episode, outcome = rollout(env, pipeline, attempt_seed)
-            record = {"attempt": attempt, "seed": attempt_seed, "outcome": outcome, "eval_start_distance": distance}
+            record = {
+                "attempt": attempt,
+                "seed": attempt_seed,
+                "outcome": outcome,
+                "eval_start_distance": distance,
+            }
             if episode is not None:
                 write_episode(task_dir / f"episode_{attempt:04d}", episode, env.task_description, image_size)
                 record["length"] = len(episode[ACTION])
@@ -216,7 +221,10 @@ def assemble(root: Path, staging: Path, task_ids: list[int], demos: int) -> None
         parts += sorted(p for p in (staging / f"task_{task_id:02d}").glob("episode_*") if p.is_dir())[:demos]
     shutil.rmtree(root, ignore_errors=True)
     aggregate_datasets(
-        repo_ids=[f"local/{p.name}" for p in parts], roots=parts, aggr_repo_id=f"local/{root.name}", aggr_root=root
+        repo_ids=[f"local/{p.name}" for p in parts],
+        roots=parts,
+        aggr_repo_id=f"local/{root.name}",
+        aggr_root=root,
     )
 
 
@@ -229,7 +237,9 @@ def summarize(results: list[dict], descriptions: dict[int, str], demos: int) -> 
         tasks[descriptions[result["task_id"]]] = {
             "attempts": len(rolled),
             "successes": sum(r["outcome"] == "success" for r in rolled),
-            "expert_success_rate": round(sum(r["outcome"] == "success" for r in rolled) / max(len(rolled), 1), 4),
+            "expert_success_rate": round(
+                sum(r["outcome"] == "success" for r in rolled) / max(len(rolled), 1), 4
+            ),
             "demos_kept": len(kept),
             "mean_episode_len": round(float(np.mean([r["length"] for r in kept])), 1) if kept else 0.0,
             "rejected_eval_starts": len(log) - len(rolled),
@@ -262,16 +272,26 @@ def update_report(path: Path, suite_name: str, suite: dict, seed: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", required=True, help="libero_object, libero_spatial, libero_goal or libero_10")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--suite", required=True, help="libero_object, libero_spatial, libero_goal or libero_10"
+    )
     parser.add_argument("--task-ids", help="comma-separated task ids (default: all tasks of the suite)")
     parser.add_argument("--demos-per-task", type=int, default=50)
     parser.add_argument("--max-attempts", type=int, default=0, help="per task; default 3 x demos-per-task")
-    parser.add_argument("--root", type=Path, required=True, help="dataset folder (rebuilt from the staged episodes)")
+    parser.add_argument(
+        "--root", type=Path, required=True, help="dataset folder (rebuilt from the staged episodes)"
+    )
     parser.add_argument("--seed", type=int, default=100_000)
-    parser.add_argument("--image-size", type=int, default=256, help="square camera resolution (lerobot/libero: 256)")
+    parser.add_argument(
+        "--image-size", type=int, default=256, help="square camera resolution (lerobot/libero: 256)"
+    )
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
-    parser.add_argument("--report", type=Path, help="merge the expert's statistics for this suite into this JSON")
+    parser.add_argument(
+        "--report", type=Path, help="merge the expert's statistics for this suite into this JSON"
+    )
     args = parser.parse_args()
 
     from libero.libero import benchmark
@@ -285,10 +305,15 @@ def main() -> None:
     settings = {"suite": args.suite, "seed": args.seed, "image_size": args.image_size}
     settings_path = staging / "settings.json"
     if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
-        raise SystemExit(f"{staging} was made with {settings_path.read_text()}; use another --root or delete it")
+        raise SystemExit(
+            f"{staging} was made with {settings_path.read_text()}; use another --root or delete it"
+        )
     settings_path.write_text(json.dumps(settings))
 
-    jobs = [(args.suite, t, args.demos_per_task, max_attempts, args.seed, args.image_size, str(staging)) for t in task_ids]
+    jobs = [
+        (args.suite, t, args.demos_per_task, max_attempts, args.seed, args.image_size, str(staging))
+        for t in task_ids
+    ]
     start = time.perf_counter()
     if args.workers > 1:
         # Not multiprocessing.Pool: its daemonic workers cannot start the dataset writer's own processes.
@@ -298,11 +323,15 @@ def main() -> None:
         results = [run_task(job) for job in jobs]
     wall = time.perf_counter() - start
     suite_report = summarize(results, dict(enumerate(descriptions)), args.demos_per_task)
-    short = {name: r["demos_kept"] for name, r in suite_report.items() if r["demos_kept"] < args.demos_per_task}
+    short = {
+        name: r["demos_kept"] for name, r in suite_report.items() if r["demos_kept"] < args.demos_per_task
+    }
     if args.report:
         update_report(args.report, args.suite, suite_report, args.seed)
     if short:
-        raise SystemExit(f"{args.suite}: not enough successful expert episodes for {short}; dataset not assembled")
+        raise SystemExit(
+            f"{args.suite}: not enough successful expert episodes for {short}; dataset not assembled"
+        )
     assemble(args.root, staging, task_ids, args.demos_per_task)
     total = sum(r["attempts"] for r in suite_report.values())
     print(f"{args.suite}: {total} attempts in {wall:.0f}s this run; dataset at {args.root}")

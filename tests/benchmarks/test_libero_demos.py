@@ -1,0 +1,213 @@
+"""LIBERO without the Hub: asset set-up, LeRobot's env factory, the scripted expert and the demonstration recorder."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LIBERO_DIR = REPO / "benchmarks/libero"
+sys.path.insert(0, str(LIBERO_DIR))
+
+import setup_libero  # noqa: E402
+
+os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
+os.environ.setdefault("MUJOCO_GL", "osmesa")
+os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+SUITE, TASK_ID, IMAGE_SIZE = "libero_object", 0, 128
+
+
+def run_setup(*args: str, config_path: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LIBERO_CONFIG_PATH": str(config_path or os.environ["LIBERO_CONFIG_PATH"])}
+    return subprocess.run(
+        [sys.executable, str(LIBERO_DIR / "setup_libero.py"), *args], capture_output=True, text=True, env=env
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def libero_ready():
+    """The set-up is part of what is tested: it must succeed (and be idempotent) before LIBERO is imported."""
+    result = run_setup()
+    assert result.returncode == 0, result.stderr
+
+
+def test_setup_verifies_assets_and_writes_a_config(tmp_path):
+    result = run_setup(config_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = dict(line.split(": ", 1) for line in (tmp_path / "config.yaml").read_text().splitlines())
+    assert set(config) == {"benchmark_root", "bddl_files", "init_states", "datasets", "assets"}
+    assets = Path(config["assets"])
+    assert assets.resolve() == (setup_libero.CACHE / "assets").resolve()
+    assert setup_libero.verify_assets(assets, setup_libero.read_manifest()) == []
+
+    (tmp_path / "config.yaml").write_text("benchmark_root: /somewhere/else\n")
+    refused = run_setup(config_path=tmp_path)
+    assert refused.returncode != 0 and "--force" in refused.stderr
+    assert run_setup("--force", config_path=tmp_path).returncode == 0
+
+
+def test_verify_assets_names_a_corrupted_file(tmp_path):
+    manifest = dict(list(setup_libero.read_manifest().items())[:2])
+    (good, _), (bad, _) = manifest.items()
+    for rel in manifest:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes((setup_libero.CACHE / "assets" / rel).read_bytes())
+    (tmp_path / bad).write_bytes(b"not the upstream bytes")
+    assert setup_libero.verify_assets(tmp_path, manifest) == [bad]
+
+
+def test_lerobot_env_factory_builds_and_steps_libero():
+    from lerobot.envs.configs import LiberoEnv
+    from lerobot.envs.factory import make_env
+
+    config = LiberoEnv(
+        task=SUITE, task_ids=[TASK_ID], observation_height=IMAGE_SIZE, observation_width=IMAGE_SIZE
+    )
+    vec = make_env(config, n_envs=1)[SUITE][TASK_ID]
+    observation, _ = vec.reset(seed=0)
+    for _ in range(3):
+        observation, _, _, _, info = vec.step(np.zeros((1, 7), dtype=np.float32))
+    assert observation["pixels"]["image"].shape == (1, IMAGE_SIZE, IMAGE_SIZE, 3)
+    assert observation["pixels"]["image2"].shape == (1, IMAGE_SIZE, IMAGE_SIZE, 3)
+    assert observation["robot_state"]["eef"]["pos"].shape == (1, 3)
+    assert not info["is_success"].any()
+    vec.close()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    import generate_demos
+
+    root = tmp_path_factory.mktemp("libero") / "demo"
+    args = ["--suite", SUITE, "--task-ids", str(TASK_ID), "--demos-per-task", "1", "--workers", "1"]
+    args += [
+        "--image-size",
+        str(IMAGE_SIZE),
+        "--root",
+        str(root),
+        "--report",
+        str(root.parent / "report.json"),
+    ]
+    result = subprocess.run([sys.executable, generate_demos.__file__, *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    staging = root.parent / ".staging" / root.name / f"task_{TASK_ID:02d}"
+    log = [json.loads(line) for line in (staging / "attempts.jsonl").read_text().splitlines()]
+    return {"root": root, "log": log, "args": args, "report": root.parent / "report.json"}
+
+
+def test_recorder_schema_matches_lerobot_libero(generated):
+    import generate_demos
+
+    from lerobot.datasets import LeRobotDataset
+    from lerobot.envs.configs import LiberoEnv
+    from lerobot.utils.constants import ACTION, OBS_STATE
+
+    dataset = LeRobotDataset(repo_id="local/demo", root=generated["root"])
+    meta = dataset.meta
+    assert meta.fps == LiberoEnv().fps == 20
+    assert meta.robot_type == "panda"
+    assert meta.video_keys == ["observation.images.image", "observation.images.image2"]
+    for key in meta.video_keys:
+        assert tuple(meta.features[key]["shape"]) == (IMAGE_SIZE, IMAGE_SIZE, 3)
+    assert (
+        tuple(meta.features[OBS_STATE]["shape"]) == (8,)
+        and meta.features[OBS_STATE]["names"] == generate_demos.STATE_NAMES
+    )
+    assert tuple(meta.features[ACTION]["shape"]) == (7,)
+    kept = [r for r in generated["log"] if r["outcome"] == "success"]
+    assert meta.total_episodes == 1 and meta.total_frames == kept[0]["length"]
+    actions = np.stack([dataset.hf_dataset[i][ACTION].numpy() for i in range(len(dataset))])
+    assert np.abs(actions).max() <= 1.0
+    frame = dataset[0]
+    assert frame["task"] == "pick up the alphabet soup and place it in the basket"
+    assert frame["observation.images.image"].shape == (3, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
+    """Same simulator state, two paths: the recorder's, and `lerobot-eval`'s (vector env from the factory, reset to
+    that state, `preprocess_observation`, the LIBERO env processor, which rotates images by 180 degrees).
+
+    Given the same raw observation the two paths agree bit for bit. The renders themselves differ in a handful of
+    pixels: the recorder's frame comes right after `mj_step`, whose body poses predate its integration, while a
+    reset to the saved state re-runs the kinematics first."""
+    import generate_demos
+
+    from lerobot.datasets import LeRobotDataset
+    from lerobot.envs.configs import LiberoEnv
+    from lerobot.envs.factory import make_env, make_env_pre_post_processors
+    from lerobot.envs.utils import preprocess_observation
+    from lerobot.utils.constants import OBS_STATE
+
+    seed = next(r["seed"] for r in generated["log"] if r["outcome"] == "success")
+    env, config = generate_demos.make_env(SUITE, TASK_ID, IMAGE_SIZE)
+    observation, _ = env.reset(seed=seed)
+    pipeline = generate_demos.EvalPipeline(config)
+    recorded = pipeline(observation, env.task_description)
+    state = env._env.get_sim_state()
+    env.close()
+
+    eval_config = LiberoEnv(
+        task=SUITE, task_ids=[TASK_ID], observation_height=IMAGE_SIZE, observation_width=IMAGE_SIZE
+    )
+    vec = make_env(eval_config, n_envs=1)[SUITE][TASK_ID]
+    vec.envs[0]._init_states, vec.envs[0].num_steps_wait = [state], 0  # reset straight to the recorded state
+    raw, _ = vec.reset(seed=0)
+    observation = preprocess_observation(raw)
+    observation["task"] = list(vec.call("task_description"))
+    env_preprocessor, _ = make_env_pre_post_processors(eval_config, policy_cfg=None)
+    observation = env_preprocessor(observation)
+    vec.close()
+
+    unbatched = {key: value[0] for key, value in raw["pixels"].items()}
+    unbatched = {
+        "pixels": unbatched,
+        "robot_state": {k: {kk: vv[0] for kk, vv in v.items()} for k, v in raw["robot_state"].items()},
+    }
+    replayed = pipeline(unbatched, eval_config.task)
+    for key in generate_demos.IMAGE_KEYS:
+        eval_image = (observation[key][0].permute(1, 2, 0) * 255).round().byte().numpy()
+        np.testing.assert_array_equal(replayed[key], eval_image)
+        np.testing.assert_array_equal(eval_image, raw["pixels"][key.rsplit(".", 1)[1]][0][::-1, ::-1])
+        differ = recorded[key] != eval_image
+        assert (
+            differ.any(axis=-1).mean() < 0.002 and np.abs(recorded[key].astype(int) - eval_image).max() <= 3
+        )
+    np.testing.assert_allclose(recorded[OBS_STATE], observation[OBS_STATE][0].numpy(), atol=1e-6)
+
+    # ... and the dataset stores that frame (through the video codec, hence the tolerance).
+    stored = LeRobotDataset(repo_id="local/demo", root=generated["root"])[0]
+    for key in generate_demos.IMAGE_KEYS:
+        decoded = (stored[key].permute(1, 2, 0) * 255).round().numpy()
+        assert np.abs(decoded - recorded[key].astype(float)).mean() < 4.0
+    np.testing.assert_allclose(stored[OBS_STATE].numpy(), recorded[OBS_STATE], atol=1e-6)
+
+
+def test_generation_resumes_without_redoing_attempts(generated):
+    import generate_demos
+
+    staging = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
+    before = (staging / "attempts.jsonl").read_text()
+    result = subprocess.run(
+        [sys.executable, generate_demos.__file__, *generated["args"]], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert (staging / "attempts.jsonl").read_text() == before
+    report = json.loads(generated["report"].read_text())
+    task = report["suites"][SUITE]["pick up the alphabet soup and place it in the basket"]
+    assert task["demos_kept"] == 1 and task["attempts"] >= 1
+    assert 0.0 < task["expert_success_rate"] <= 1.0
+    assert all(
+        r["eval_start_distance"] >= generate_demos.INIT_STATE_TOLERANCE
+        for r in generated["log"]
+        if "eval_start_distance" in r
+    )
+
+    other_seed = [a if a != str(IMAGE_SIZE) else "64" for a in generated["args"]]
+    refused = subprocess.run(
+        [sys.executable, generate_demos.__file__, *other_seed], capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "use another --root" in refused.stderr
