@@ -256,17 +256,25 @@ def _count(items) -> dict[str, int]:
     return counts
 
 
-def update_report(path: Path, suite_name: str, suite: dict, seed: int) -> None:
+def git_commit() -> str:
+    """HEAD of this repository, marked `-dirty` when the generator's own files have uncommitted changes."""
+    git = ["git", "-C", str(Path(__file__).parent)]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False)  # nosec
+    dirty = subprocess.run([*git, "status", "--porcelain", "."], capture_output=True, text=True, check=False)  # nosec
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def update_report(path: Path, suite_name: str, suite: dict, seed: int, generator_commit: str) -> None:
     report = json.loads(path.read_text()) if path.exists() else {}
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False)  # nosec
     report.update(
         {
             "hardware": f"{platform.processor() or platform.machine()}, {mp.cpu_count()} CPU cores, no GPU",
-            "git_commit": commit.stdout.strip(),
+            "git_commit": git_commit(),
             "seed": seed,
         }
     )
     report.setdefault("suites", {})[suite_name] = suite
+    report.setdefault("generator_commit", {})[suite_name] = generator_commit
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -304,11 +312,12 @@ def main() -> None:
     staging.mkdir(parents=True, exist_ok=True)
     settings = {"suite": args.suite, "seed": args.seed, "image_size": args.image_size}
     settings_path = staging / "settings.json"
-    if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
-        raise SystemExit(
-            f"{staging} was made with {settings_path.read_text()}; use another --root or delete it"
-        )
-    settings_path.write_text(json.dumps(settings))
+    if settings_path.exists():
+        made_with = json.loads(settings_path.read_text())
+        if {key: made_with.get(key) for key in settings} != settings:
+            raise SystemExit(f"{staging} was made with {made_with}; use another --root or delete it")
+    else:
+        settings_path.write_text(json.dumps(settings | {"generator_commit": git_commit()}))
 
     jobs = [
         (args.suite, t, args.demos_per_task, max_attempts, args.seed, args.image_size, str(staging))
@@ -327,7 +336,8 @@ def main() -> None:
         name: r["demos_kept"] for name, r in suite_report.items() if r["demos_kept"] < args.demos_per_task
     }
     if args.report:
-        update_report(args.report, args.suite, suite_report, args.seed)
+        made_with = json.loads(settings_path.read_text()).get("generator_commit", "unknown")
+        update_report(args.report, args.suite, suite_report, args.seed, made_with)
     if short:
         raise SystemExit(
             f"{args.suite}: not enough successful expert episodes for {short}; dataset not assembled"
