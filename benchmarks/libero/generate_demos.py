@@ -35,6 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
@@ -146,6 +147,7 @@ def rollout(env, pipeline: EvalPipeline, seed: int) -> tuple[dict[str, np.ndarra
 def run_task(job: tuple) -> dict:
     """Worker: attempts for one task until it has `demos` successes; each outcome is staged as it happens."""
     suite_name, task_id, demos, max_attempts, seed, image_size, staging = job
+    torch.set_num_threads(1)  # workers share the cores; threaded small tensor ops only oversubscribe them
     task_dir = Path(staging) / f"task_{task_id:02d}"
     task_dir.mkdir(parents=True, exist_ok=True)
     log_path = task_dir / "attempts.jsonl"
