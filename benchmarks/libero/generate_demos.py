@@ -211,6 +211,7 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_s
         dataset.add_frame({key: value[t] for key, value in episode.items()} | {"task": task})
     dataset.save_episode()
     dataset.finalize()
+    shutil.rmtree(path, ignore_errors=True)  # left by a run stopped between writing it and logging the attempt
     partial.rename(path)  # only complete episodes ever carry the final name
 
 
