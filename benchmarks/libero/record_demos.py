@@ -9,7 +9,8 @@ default, `observation.state` (eef position, eef axis-angle, 2 gripper joints), 7
 sentence per frame, at the env's 20 fps (one frame per env step).
 
 Starts are drawn by LIBERO's own placement samplers (`init_states=False`, seeded), never from the fixed initial
-states `lerobot-eval` uses; a start within 1 cm of one of them (every object) is rejected and counted.
+states `lerobot-eval` uses: a start within 1 cm of one of them (every object) is rejected, and so is a start that
+puts an object outside the range those evaluation starts cover (3 cm margin); both are counted.
 Only successful episodes are kept.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
@@ -48,6 +49,7 @@ STATE_NAMES += ["gripper_qpos_left", "gripper_qpos_right"]
 ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"]
 SEED_STRIDE = 100_000  # seed = seed + task_id * SEED_STRIDE + attempt
 INIT_STATE_TOLERANCE = 0.01  # m; closer starts count as an evaluation start
+LAYOUT_MARGIN = 0.03  # m; starts keep every object within the evaluation starts' xy range widened by this
 
 
 def dataset_features(image_size: int) -> dict:
@@ -120,6 +122,14 @@ def eval_start_positions(env, suite_name: str, task_id: int) -> np.ndarray:
     return np.asarray(positions)
 
 
+def outside_eval_layout(eval_starts: np.ndarray, positions: np.ndarray) -> bool:
+    """LIBERO's samplers sometimes put an object far from where every evaluation start has it (e.g. off camera);
+    such starts would teach layouts the benchmark never shows, so they are skipped."""
+    low = eval_starts[..., :2].min(axis=0) - LAYOUT_MARGIN
+    high = eval_starts[..., :2].max(axis=0) + LAYOUT_MARGIN
+    return bool(((positions[:, :2] < low) | (positions[:, :2] > high)).any())
+
+
 def object_positions(env) -> np.ndarray:
     scene = Scene(env)
     return np.asarray([scene.body_pos(name) for name in scene.env.objects_dict])
@@ -164,9 +174,16 @@ def run_task(job: tuple) -> dict:
         attempt_seed = seed + task_id * SEED_STRIDE + attempt
         start = time.perf_counter()
         env.reset(seed=attempt_seed)
-        distance = np.abs(eval_starts - object_positions(env)).max(axis=(1, 2)).min()
+        positions = object_positions(env)
+        distance = np.abs(eval_starts - positions).max(axis=(1, 2)).min()
         if distance < INIT_STATE_TOLERANCE:
-            record = {"attempt": attempt, "seed": attempt_seed, "outcome": "start too close to an eval start"}
+            record = {"attempt": attempt, "seed": attempt_seed, "outcome": "rejected start: an eval start"}
+        elif outside_eval_layout(eval_starts, positions):
+            record = {
+                "attempt": attempt,
+                "seed": attempt_seed,
+                "outcome": "rejected start: outside eval layouts",
+            }
         else:
             episode, outcome = rollout(env, pipeline, attempt_seed)
             record = {
@@ -247,7 +264,9 @@ def summarize(results: list[dict], descriptions: dict[int, str], demos: int) -> 
             ),
             "demos_kept": len(kept),
             "mean_episode_len": round(float(np.mean([r["length"] for r in kept])), 1) if kept else 0.0,
-            "rejected_eval_starts": len(log) - len(rolled),
+            "rejected_starts": _count(
+                r["outcome"].split(": ")[1] for r in log if "eval_start_distance" not in r
+            ),
             "failures": _count(r["outcome"].split(":")[0] for r in rolled if r["outcome"] != "success"),
             "worker_s_per_attempt": round(float(np.mean([r["wall_s"] for r in log])), 2) if log else 0.0,
         }

@@ -211,3 +211,14 @@ def test_generation_resumes_without_redoing_attempts(generated):
         [sys.executable, record_demos.__file__, *other_seed], capture_output=True, text=True
     )
     assert refused.returncode != 0 and "use another --root" in refused.stderr
+
+
+def test_starts_outside_the_evaluation_layouts_are_rejected():
+    import record_demos
+
+    eval_starts = np.zeros((50, 2, 3))
+    eval_starts[:, 0, :2] = np.linspace(0.0, 0.02, 50)[:, None]  # object 0 varies by 2 cm, object 1 is fixed
+    inside = np.array([[0.04, 0.04, 0.0], [0.02, -0.02, 0.0]])
+    assert not record_demos.outside_eval_layout(eval_starts, inside)
+    assert record_demos.outside_eval_layout(eval_starts, inside + [[0.02, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    assert record_demos.outside_eval_layout(eval_starts, inside - [[0.0, 0.0, 0.0], [0.0, 0.02, 0.0]])
