@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import shutil
 import subprocess  # nosec B404
@@ -41,6 +42,7 @@ import torch
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import setup_libero  # noqa: E402
 from scripted_expert import Expert, Scene, SkillFailedError, run_expert  # noqa: E402
 
 IMAGE_KEYS = (f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2")
@@ -326,6 +328,13 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    # Importing LIBERO without a config.yaml prompts on stdin; point at (or ask for) the offline set-up instead.
+    os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
+    if not (Path(os.environ["LIBERO_CONFIG_PATH"]) / "config.yaml").exists():
+        raise SystemExit(
+            f"no LIBERO config at $LIBERO_CONFIG_PATH={os.environ['LIBERO_CONFIG_PATH']}; run `make libero-setup` "
+            "(or benchmarks/libero/setup_libero.py) and export the LIBERO_CONFIG_PATH it prints"
+        )
     from libero.libero import benchmark
 
     suite = benchmark.get_benchmark_dict()[args.suite]()
