@@ -167,6 +167,7 @@ def run_task(job: tuple) -> dict:
     successes = sum(r["outcome"] == "success" for r in log)
     if successes >= demos or len(log) >= max_attempts:
         return {"task_id": task_id, "attempts": log}
+    commit = git_commit()
     env, config = make_env(suite_name, task_id, image_size)
     pipeline = EvalPipeline(config)
     env.reset(seed=seed)
@@ -199,6 +200,7 @@ def run_task(job: tuple) -> dict:
                 record["length"] = len(episode[ACTION])
                 successes += 1
         record["wall_s"] = round(time.perf_counter() - start, 2)
+        record["generator_commit"] = commit
         log.append(record)
         with log_path.open("a") as f:
             f.write(json.dumps(record) + "\n")

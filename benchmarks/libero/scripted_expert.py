@@ -4,9 +4,10 @@ Actions are what a policy emits at evaluation: 7-D, relative end-effector contro
 in [-1, 1]: xyz position delta (scaled by the OSC controller's 0.05 m), axis-angle rotation delta in the world frame
 (scaled by 0.5 rad) and the gripper (-1 open, +1 close).
 
-The expert is a small library of skills (move, grasp, lift, carry, place, release, push, open/close, turn) composed
-from the task's BDDL goal predicates by `plan()`; nothing is scripted per task or per episode. Skills are generators
-that yield one action per env step and read the live simulator state after every step, so they close the loop.
+The expert is a small library of skills (move, grasp, lift, carry, place, release, slide a drawer open or shut,
+turn a knob) composed from the task's BDDL goal predicates by `plan()`; nothing is scripted per task or per
+episode. Skills are generators that yield one action per env step and read the live simulator state after every
+step, so they close the loop.
 """
 
 from __future__ import annotations
@@ -89,7 +90,12 @@ class Scene:
 
     def points(self, name: str, missing_ok: bool = False) -> np.ndarray | None:
         """World-frame points on the collision geometry of an object's body subtree."""
-        root = self.env.obj_body_id[name]
+        points = self.subtree_points(self.env.obj_body_id[name])
+        if points is None and not missing_ok:
+            raise SkillFailedError(f"object {name!r} has no collision geometry")
+        return points
+
+    def subtree_points(self, root: int) -> np.ndarray | None:
         bodies = {root}
         for body in range(root + 1, self.model.nbody):
             if self.model.body_parentid[body] in bodies:
@@ -101,11 +107,23 @@ class Scene:
             if self.model.geom_contype[geom] == 0 and self.model.geom_conaffinity[geom] == 0:
                 continue
             points.append(self._geom_points(geom))
-        if not points:
-            if missing_ok:
-                return None
-            raise SkillFailedError(f"object {name!r} has no collision geometry")
-        return np.concatenate(points)
+        return np.concatenate(points) if points else None
+
+    # --- articulations -------------------------------------------------------------------------------------
+    def joint_qpos(self, joint: str) -> float:
+        return float(self.data.qpos[self.model.jnt_qposadr[self.model.joint(joint).id]])
+
+    def joint_axis(self, joint: str) -> np.ndarray:
+        return np.array(self.data.xaxis[self.model.joint(joint).id])
+
+    def joint_is_slide(self, joint: str) -> bool:
+        return int(self.model.jnt_type[self.model.joint(joint).id]) == 2  # mjJNT_SLIDE
+
+    def joint_points(self, joint: str) -> np.ndarray:
+        points = self.subtree_points(int(self.model.jnt_bodyid[self.model.joint(joint).id]))
+        if points is None:
+            raise SkillFailedError(f"the part moved by {joint!r} has no collision geometry")
+        return points
 
     def _geom_points(self, geom: int) -> np.ndarray:
         size = self.model.geom_size[geom]
@@ -338,33 +356,119 @@ def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, dr
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
 
-# --- planning from BDDL goals ------------------------------------------------------------------------------
-def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]:
-    """Skills for a conjunction of BDDL goal predicates, in an order that keeps containers reachable."""
+def slide(expert: Expert, joint: str, target: float) -> Skill:
+    """Open a drawer by pinching its handle and pulling along the slide axis, or close it by pushing its front."""
     scene = expert.scene
-    for predicate, *args in goal:
-        if predicate in ("on", "in") and len(args) == 2:
-            obj, target = args
-            if target in scene.env.object_sites_dict:
-                center = scene.site_pos(target)
-                half = scene.site_half_size(target)
-                surface = center[2] - half[2] if predicate == "in" else center[2]
-                if target.endswith("contain_region"):
-                    parent = target.removesuffix("_contain_region")
-                    surface = (
-                        max(surface, scene.shape(parent).bottom)
-                        if parent in scene.env.obj_body_id
-                        else surface
-                    )
-                target_xy = center[:2]
-            else:
-                target_shape = scene.shape(target)
-                target_xy = scene.body_pos(target)[:2]
-                surface = target_shape.top
-            yield lambda obj=obj: pick(expert, obj)
-            yield lambda obj=obj, xy=target_xy, z=surface: place(expert, obj, xy, z)
+    travel = target - scene.joint_qpos(joint)
+    motion = np.sign(travel) * scene.joint_axis(joint)[:2]
+    motion /= np.linalg.norm(motion)
+    points = scene.joint_points(joint)
+    outward = points[:, :2] @ motion
+    pulling = outward.max() - np.median(outward) > 0.03  # the handle sticks out on the side we move towards
+    if pulling:
+        handle = points[outward > outward.max() - 0.015]
+        grip = np.array([*handle[:, :2].mean(axis=0), handle[:, 2].mean()])
+        yield from expert.set_gripper(OPEN, steps=6)
+        yield from expert.move([*grip[:2], grip[2] + 0.08], yaw=expert.grasp_yaw(motion), tol=0.02)
+        yield from expert.move(grip, tol=0.008, speed=0.5)
+        yield from expert.set_gripper(CLOSE)
+        yield from expert.move([*(grip[:2] + motion * (abs(travel) + 0.02)), grip[2]], tol=0.01, speed=0.5)
+        yield from expert.set_gripper(OPEN)
+    else:  # push the face that trails the motion
+        inward = -outward
+        face = points[inward > inward.max() - 0.015]
+        contact = np.array([*face[:, :2].mean(axis=0), face[:, 2].mean()])
+        start = contact - np.array([*motion, 0.0]) * 0.05
+        yield from expert.set_gripper(CLOSE, steps=6)
+        yield from expert.move([*start[:2], contact[2] + 0.08], tol=0.02)
+        yield from expert.move(start, tol=0.01, speed=0.5)
+        yield from expert.move(
+            [*(contact[:2] + motion * (abs(travel) + 0.01)), contact[2]], tol=0.01, speed=0.5
+        )
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
+
+
+def turn(expert: Expert, joint: str, target: float) -> Skill:
+    """Turn a knob about its vertical axis: grasp it from above and rotate the wrist."""
+    scene = expert.scene
+    axis = scene.joint_axis(joint)
+    if abs(axis[2]) < 0.9:
+        raise NotImplementedError(f"{joint!r} does not turn about a vertical axis")
+    points = scene.joint_points(joint)
+    center = np.array([*points[:, :2].mean(axis=0), points[:, 2].max() - 0.01])
+    yield from expert.set_gripper(OPEN, steps=6)
+    yield from expert.move([*center[:2], center[2] + 0.08], tol=0.02)
+    yield from expert.move(center, tol=0.008, speed=0.5)
+    yield from expert.set_gripper(CLOSE)
+    rotation = np.sign(axis[2]) * (target - scene.joint_qpos(joint))
+    yield from expert.move(center, yaw=expert.yaw + rotation, tol=0.02, max_steps=60)
+    yield from expert.set_gripper(OPEN)
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
+
+
+# --- planning from BDDL goals ------------------------------------------------------------------------------
+def _articulation(scene: Scene, name: str) -> tuple[list[str], dict]:
+    """Joints behind a goal argument (a fixture or one of its regions) and the fixture's articulation ranges."""
+    if name in scene.env.object_sites_dict:
+        joints = scene.env.object_sites_dict[name].joints or []
+        fixture = scene.env.object_states_dict[name].parent_name
+    else:
+        joints, fixture = scene.env.get_object(name).joints, name
+    return list(joints), scene.env.get_object(fixture).object_properties["articulation"]
+
+
+def _actuate(expert: Expert, name: str, ranges_key: str) -> Iterator[Callable[[], Skill]]:
+    joints, articulation = _articulation(expert.scene, name)
+    target = float(np.mean(articulation[ranges_key]))
+    for joint in joints:
+        if expert.scene.joint_is_slide(joint):
+            yield lambda joint=joint: slide(expert, joint, target)
         else:
-            raise NotImplementedError(f"no skill for the goal predicate {predicate!r} yet")
+            yield lambda joint=joint: turn(expert, joint, target)
+
+
+def _place_target(scene: Scene, predicate: str, target: str) -> tuple[np.ndarray, float]:
+    """Where to put an object for `(predicate obj target)`: the xy its body must reach and the surface height."""
+    if target not in scene.env.object_sites_dict:
+        return scene.body_pos(target)[:2], scene.shape(target).top
+    center = scene.site_pos(target)
+    surface = center[2] - scene.site_half_size(target)[2] if predicate == "in" else center[2]
+    parent = target.removesuffix("_contain_region")
+    if target.endswith("_contain_region") and parent in scene.env.obj_body_id:
+        surface = max(surface, scene.shape(parent).bottom)
+    return center[:2], surface
+
+
+def _place(expert: Expert, obj: str, predicate: str, target: str) -> Skill:
+    xy, surface = _place_target(expert.scene, predicate, target)  # read now: drawers may have moved
+    yield from place(expert, obj, xy, surface)
+
+
+ORDER = {"open": 0, "turnon": 1, "on": 2, "in": 2, "close": 3}  # open containers first, close them last
+
+
+def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]:
+    """Skills for a conjunction of BDDL goal predicates. Putting something in a closed drawer opens it first."""
+    scene = expert.scene
+    unknown = [p for p, *_ in goal if p not in ORDER]
+    if unknown:
+        raise NotImplementedError(f"no skill for the goal predicates {unknown} yet")
+    for predicate, *args in sorted(goal, key=lambda g: ORDER[g[0]]):
+        if predicate in ("open", "close"):
+            yield from _actuate(expert, args[0], f"default_{predicate}_ranges")
+        elif predicate == "turnon":
+            yield from _actuate(expert, args[0], "default_turnon_ranges")
+        else:
+            obj, target = args
+            sites = scene.env.object_sites_dict
+            if (
+                target in sites
+                and sites[target].joints
+                and not scene.env.object_states_dict[target].is_open()
+            ):
+                yield from _actuate(expert, target, "default_open_ranges")
+            yield lambda obj=obj: pick(expert, obj)
+            yield lambda obj=obj, predicate=predicate, target=target: _place(expert, obj, predicate, target)
 
 
 def run_expert(expert: Expert, goal: list[list[str]]) -> Skill:
