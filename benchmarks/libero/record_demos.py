@@ -25,6 +25,7 @@ every task has its demonstrations, the dataset is assembled in task and attempt 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import multiprocessing as mp
 import os
@@ -172,7 +173,10 @@ def run_task(job: tuple) -> dict:
     pipeline = EvalPipeline(config)
     env.reset(seed=seed)
     eval_starts = eval_start_positions(env, suite_name, task_id)
+    parent = mp.parent_process()
     while successes < demos and len(log) < max_attempts:
+        if parent is not None and not parent.is_alive():  # the run was stopped: do not outlive it
+            break
         attempt = len(log)
         attempt_seed = seed + task_id * SEED_STRIDE + attempt
         start = time.perf_counter()
@@ -345,6 +349,11 @@ def main() -> None:
     max_attempts = args.max_attempts or 3 * args.demos_per_task
     staging = args.root.parent / ".staging" / args.root.name
     staging.mkdir(parents=True, exist_ok=True)
+    lock = (staging / ".lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"another run is writing {staging}; wait for it or stop it first") from None
     settings = {"suite": args.suite, "seed": args.seed, "image_size": args.image_size}
     settings_path = staging / "settings.json"
     if settings_path.exists():

@@ -222,3 +222,17 @@ def test_starts_outside_the_evaluation_layouts_are_rejected():
     assert not record_demos.outside_eval_layout(eval_starts, inside)
     assert record_demos.outside_eval_layout(eval_starts, inside + [[0.02, 0.0, 0.0], [0.0, 0.0, 0.0]])
     assert record_demos.outside_eval_layout(eval_starts, inside - [[0.0, 0.0, 0.0], [0.0, 0.02, 0.0]])
+
+
+def test_a_second_run_on_the_same_staging_is_refused(generated):
+    import fcntl
+
+    import record_demos
+
+    staging = generated["root"].parent / ".staging" / generated["root"].name
+    with (staging / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running generator holds it
+        result = subprocess.run(
+            [sys.executable, record_demos.__file__, *generated["args"]], capture_output=True, text=True
+        )
+    assert result.returncode != 0 and "another run is writing" in result.stderr
