@@ -224,6 +224,18 @@ def test_starts_outside_the_evaluation_layouts_are_rejected():
     assert record_demos.outside_eval_layout(eval_starts, inside - [[0.0, 0.0, 0.0], [0.0, 0.02, 0.0]])
 
 
+def test_an_evaluation_start_is_recognized_after_its_objects_settle():
+    import record_demos
+
+    eval_starts = np.zeros((50, 2, 3))
+    eval_starts[:, :, :2] = np.linspace(0.0, 0.49, 50)[:, None, None]  # 1 cm apart
+    eval_starts[..., 2] = 0.97  # LIBERO stores starts with objects held above the table
+    settled = eval_starts[7] - [0.0, 0.0, 0.07]
+    assert record_demos.eval_start_distance(eval_starts, settled) == 0.0
+    moved = settled + [[0.0, 0.0, 0.0], [0.0, 0.02, 0.0]]
+    assert record_demos.eval_start_distance(eval_starts, moved) == pytest.approx(0.01)  # 1 cm nearer start 8
+
+
 def test_a_second_run_on_the_same_staging_is_refused(generated):
     import fcntl
 
