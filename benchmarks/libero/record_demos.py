@@ -404,8 +404,27 @@ def main() -> None:
             f"{args.suite}: not enough successful expert episodes for {short}; dataset not assembled"
         )
     assemble(args.root, staging, task_ids, args.demos_per_task)
-    total = sum(r["attempts"] for r in suite_report.values())
-    print(f"{args.suite}: {total} attempts in {wall:.0f}s this run; dataset at {args.root}")
+    totals = suite_totals(results, args.root)
+    if args.report:
+        report = json.loads(args.report.read_text())
+        report.setdefault("totals", {})[args.suite] = totals
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{args.suite}: {totals}; this run took {wall:.0f}s; dataset at {args.root}")
+
+
+def suite_totals(results: list[dict], root: Path) -> dict:
+    """Suite-wide numbers: expert success, worker time per kept demo (all attempts, rejected starts included)
+    and the assembled dataset's size on disk."""
+    log = [r for result in results for r in result["attempts"]]
+    rolled = [r for r in log if "eval_start_distance" in r]
+    successes = sum(r["outcome"] == "success" for r in rolled)
+    return {
+        "attempts": len(rolled),
+        "successes": successes,
+        "expert_success_rate": round(successes / max(len(rolled), 1), 4),
+        "worker_s_per_demo": round(sum(r["wall_s"] for r in log) / max(successes, 1), 1),
+        "dataset_bytes": sum(f.stat().st_size for f in root.rglob("*") if f.is_file()),
+    }
 
 
 if __name__ == "__main__":

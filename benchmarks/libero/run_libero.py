@@ -1,0 +1,343 @@
+#!/usr/bin/env python
+"""Train `my_policy` on the scripted-expert LIBERO demonstrations and evaluate it with the stock tools.
+
+One multi-task, language-conditioned checkpoint covers every suite it is trained on (upstream's LIBERO policies
+are evaluated the same way: one model, the task sentence tells the tasks apart), so two suites cost one training
+run. Every stage is resumable and skips what is already done:
+
+    train    merge the suites' datasets (data/libero/<suite>) and run `lerobot-train`, or `--resume` it
+    eval     `lerobot-eval --env.type=libero` per suite on LIBERO's fixed initial states
+    report   benchmarks/results/libero.json, the MDX results table and the checkpoint in Hub layout
+             (config, weights, processors, model card) under outputs/my_policy_libero
+
+    python benchmarks/libero/run_libero.py train --suites libero_object,libero_spatial --steps 20000
+    python benchmarks/libero/run_libero.py eval --suites libero_object,libero_spatial --episodes-per-task 10
+    python benchmarks/libero/run_libero.py report --suites libero_object,libero_spatial
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess  # nosec B404
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DATA = REPO / "data" / "libero"
+DEMOS_REPORT = REPO / "benchmarks" / "results" / "libero_demos.json"
+RESULTS = REPO / "benchmarks" / "results" / "libero.json"
+MDX = REPO / "docs" / "source" / "my_policy.mdx"
+MDX_START, MDX_END = "<!-- libero-results:start -->", "<!-- libero-results:end -->"
+EVAL_SEED = 1000
+
+
+def train_dir(out: Path) -> Path:
+    return out / "train"
+
+
+def last_checkpoint(out: Path) -> Path:
+    return train_dir(out) / "checkpoints" / "last" / "pretrained_model"
+
+
+def checkpoint_step(out: Path) -> int:
+    state = last_checkpoint(out).parent / "training_state" / "training_step.json"
+    return json.loads(state.read_text())["step"] if state.exists() else 0
+
+
+def run_logged(command: list[str], log: Path) -> float:
+    """Run a LeRobot CLI with its output appended to `log`; fail loudly with the log's tail."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"$ {' '.join(command)}\n  (log: {log})", flush=True)
+    start = time.perf_counter()
+    with log.open("a") as f:
+        f.write(f"\n$ {' '.join(command)}\n")
+        f.flush()
+        returncode = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, check=False).returncode  # nosec
+    if returncode:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
+        raise SystemExit(f"{command[0]} failed (exit {returncode}); last lines of {log}:\n{tail}")
+    return time.perf_counter() - start
+
+
+def merged_dataset(suites: list[str]) -> Path:
+    """The training dataset: one suite's folder, or the suites' datasets aggregated once into one folder."""
+    from lerobot.datasets import LeRobotDatasetMetadata
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    roots = [DATA / suite for suite in suites]
+    missing = [str(root) for root in roots if not (root / "meta" / "info.json").exists()]
+    if missing:
+        raise SystemExit(
+            f"no dataset at {', '.join(missing)}: generate it with "
+            f"`make libero-demos LIBERO_SUITE=<suite>` (benchmarks/libero/record_demos.py)"
+        )
+    if len(roots) == 1:
+        return roots[0]
+    merged = DATA / "+".join(suites)
+    episodes = sum(LeRobotDatasetMetadata(f"local/{r.name}", root=r).total_episodes for r in roots)
+    if (merged / "meta" / "info.json").exists():
+        if LeRobotDatasetMetadata(f"local/{merged.name}", root=merged).total_episodes == episodes:
+            return merged
+        shutil.rmtree(merged)
+    aggregate_datasets(
+        repo_ids=[f"local/{r.name}" for r in roots],
+        roots=roots,
+        aggr_repo_id=f"local/{merged.name}",
+        aggr_root=merged,
+    )
+    return merged
+
+
+def train(args: argparse.Namespace) -> None:
+    out = args.out
+    wall_path = train_dir(out) / "wall_s.json"
+    if checkpoint_step(out) >= args.steps:
+        print(f"train: {last_checkpoint(out)} is at step {checkpoint_step(out)} >= {args.steps}; nothing to do")
+        return
+    common = [f"--steps={args.steps}", f"--save_freq={args.save_freq}", f"--log_freq={args.log_freq}"]
+    if checkpoint_step(out):
+        command = [
+            str(BIN / "lerobot-train"),
+            f"--config_path={last_checkpoint(out) / 'train_config.json'}",
+            "--resume=true",
+            *common,
+        ]
+    else:
+        dataset = merged_dataset(args.suites)
+        shutil.rmtree(train_dir(out), ignore_errors=True)  # a run that never reached its first checkpoint
+        command = [
+            str(BIN / "lerobot-train"),
+            "--policy.type=my_policy",
+            "--policy.device=cpu",
+            "--policy.push_to_hub=false",
+            f"--dataset.repo_id=local/{dataset.name}",
+            f"--dataset.root={dataset}",
+            f"--batch_size={args.batch_size}",
+            f"--seed={args.seed}",
+            f"--num_workers={args.num_workers}",
+            f"--output_dir={train_dir(out)}",
+            f"--job_name=my_policy_libero",
+            "--wandb.enable=false",
+            *common,
+            *args.extra,
+        ]
+    wall = run_logged(command, out / "train.log")
+    previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
+    wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    out, step = args.out, checkpoint_step(args.out)
+    if not step:
+        raise SystemExit(f"no checkpoint under {train_dir(out)}: run the `train` stage first")
+    for suite in args.suites:
+        result = out / "eval" / suite
+        marker = result / "evaluated.json"
+        wanted = {"checkpoint_step": step, "episodes_per_task": args.episodes_per_task, "seed": EVAL_SEED}
+        done = json.loads(marker.read_text()) if marker.exists() else {}
+        if {key: done.get(key) for key in wanted} == wanted:
+            print(f"eval: {suite} already evaluated at step {step}")
+            continue
+        shutil.rmtree(result, ignore_errors=True)
+        wall = run_logged(
+            [
+                str(BIN / "lerobot-eval"),
+                f"--policy.path={last_checkpoint(out)}",
+                "--env.type=libero",
+                f"--env.task={suite}",
+                f"--eval.n_episodes={args.episodes_per_task}",
+                f"--eval.batch_size={args.eval_batch_size}",
+                f"--seed={EVAL_SEED}",
+                f"--output_dir={result}",
+            ],
+            out / f"eval_{suite}.log",
+        )
+        marker.write_text(json.dumps(wanted | {"wall_s": round(wall, 1)}))
+
+
+def task_names(suite: str) -> list[str]:
+    from libero.libero import benchmark
+
+    return [task.name for task in benchmark.get_benchmark_dict()[suite]().tasks]
+
+
+def collect(args: argparse.Namespace) -> dict:
+    """libero.json from the checkpoint's train config and each suite's `eval_info.json`."""
+    from lerobot.configs.train import TrainPipelineConfig
+    from lerobot.policies.my_policy import MyPolicy
+
+    out = args.out
+    cfg = TrainPipelineConfig.from_pretrained(last_checkpoint(out))
+    policy = MyPolicy.from_pretrained(last_checkpoint(out))
+    demos = json.loads(DEMOS_REPORT.read_text())
+    suites, eval_wall = {}, 0.0
+    for suite in args.suites:
+        info_path = out / "eval" / suite / "eval_info.json"
+        if not info_path.exists():
+            raise SystemExit(f"no evaluation of {suite} at {info_path}: run the `eval` stage first")
+        info = json.loads(info_path.read_text())
+        names = task_names(suite)
+        per_task = {
+            names[t["task_id"]]: round(sum(t["metrics"]["successes"]) / len(t["metrics"]["successes"]), 4)
+            for t in sorted(info["per_task"], key=lambda t: t["task_id"])
+        }
+        suites[suite] = {
+            "success_rate": round(info["overall"]["pc_success"] / 100, 4),
+            "n_episodes": info["overall"]["n_episodes"],
+            "per_task": per_task,
+        }
+        eval_wall += json.loads((out / "eval" / suite / "evaluated.json").read_text())["wall_s"]
+    kept = {
+        suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()}) for suite in args.suites
+    }
+    return {
+        "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
+        "git_commit": subprocess.run(  # nosec
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
+        "data": {
+            "source": "scripted expert (benchmarks/libero/scripted_expert.py), not the human demonstrations "
+            "of lerobot/libero",
+            "datasets": [f"data/libero/{suite}" for suite in args.suites],
+            "demos_per_task": kept[args.suites[0]][0] if len({tuple(v) for v in kept.values()}) == 1 else kept,
+            "generator_commit": {suite: demos["generator_commit"][suite] for suite in args.suites},
+        },
+        "train_steps": checkpoint_step(out),
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        "params": sum(p.numel() for p in policy.parameters()),
+        "train_wall_s": json.loads((train_dir(out) / "wall_s.json").read_text())["wall_s"],
+        "eval_seed": EVAL_SEED,
+        "suites": suites,
+        "average": round(sum(s["success_rate"] for s in suites.values()) / len(suites), 4),
+        "eval_wall_s": round(eval_wall, 1),
+    }
+
+
+def results_table(results: dict) -> str:
+    rows = "\n".join(
+        f"| {suite} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |" for suite, s in results["suites"].items()
+    )
+    return (
+        f"| Suite | Success (%) | Episodes |\n|---|---|---|\n{rows}\n"
+        f"| **Average** | **{100 * results['average']:.1f}** | "
+        f"{sum(s['n_episodes'] for s in results['suites'].values())} |"
+    )
+
+
+def provenance(results: dict) -> str:
+    data = results["data"]
+    return (
+        f"Trained {results['train_steps']} steps, batch {results['batch_size']}, seed {results['seed']}, on "
+        f"{data['demos_per_task']} scripted-expert demonstrations per task (`benchmarks/libero/record_demos.py`, "
+        f"generator commits {', '.join(sorted(set(data['generator_commit'].values())))}); these are **not** the "
+        f"human demonstrations of `lerobot/libero`. Evaluated with `lerobot-eval --env.type=libero` on LIBERO's "
+        f"fixed initial states, seed {results['eval_seed']}. Hardware: {results['hardware']}; training took "
+        f"{results['train_wall_s'] / 3600:.1f} h, evaluation {results['eval_wall_s'] / 3600:.1f} h "
+        f"(commit {results['git_commit'][:10]})."
+    )
+
+
+def reproduce(args: argparse.Namespace) -> str:
+    suites = ",".join(args.suites)
+    return (
+        "```bash\nmake setup\n"
+        + "".join(f"make libero-demos LIBERO_SUITE={suite}\n" for suite in args.suites)
+        + f"make libero-train LIBERO_SUITES={suites}\nmake libero-eval LIBERO_SUITES={suites}\n"
+        + f"make libero-report LIBERO_SUITES={suites}\n```"
+    )
+
+
+def model_card(results: dict, args: argparse.Namespace) -> str:
+    per_task = "\n".join(
+        f"| {suite} | {task} | {100 * rate:.0f} |"
+        for suite, s in results["suites"].items()
+        for task, rate in s["per_task"].items()
+    )
+    return f"""---
+license: apache-2.0
+library_name: lerobot
+pipeline_tag: robotics
+tags: [robotics, lerobot, my_policy, libero]
+---
+
+# my_policy_libero
+
+A multi-task, language-conditioned [`my_policy`](https://huggingface.co/docs/lerobot/my_policy) checkpoint for
+LIBERO ({", ".join(results["suites"])}), trained from scratch on a CPU.
+
+```bash
+lerobot-eval --policy.path=lerobot/my_policy_libero --env.type=libero --env.task=libero_object \\
+  --eval.n_episodes=10 --eval.batch_size=2 --seed={results["eval_seed"]}
+```
+
+## Results
+
+{results_table(results)}
+
+{provenance(results)}
+
+| Suite | Task | Success (%) |
+|---|---|---|
+{per_task}
+
+## Reproduce
+
+From a clone of the contribution's repository:
+
+{reproduce(args)}
+
+{results["params"] / 1e6:.1f} M parameters.
+"""
+
+
+def replace_section(mdx: str, section: str) -> str:
+    """Put `section` between the MDX's results markers, so re-running the report never duplicates the table."""
+    if mdx.count(MDX_START) != 1 or mdx.count(MDX_END) != 1:
+        raise SystemExit(f"{MDX} needs exactly one {MDX_START} ... {MDX_END} pair around the LIBERO results")
+    pattern = re.escape(MDX_START) + ".*?" + re.escape(MDX_END)
+    return re.sub(pattern, lambda _: f"{MDX_START}\n{section}\n{MDX_END}", mdx, flags=re.S)
+
+
+def report(args: argparse.Namespace) -> None:
+    results = collect(args)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(args)}"
+    MDX.write_text(replace_section(MDX.read_text(), section))
+    export = args.export
+    shutil.rmtree(export, ignore_errors=True)
+    shutil.copytree(last_checkpoint(args.out), export)
+    (export / "README.md").write_text(model_card(results, args))
+    size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
+    print(f"wrote {RESULTS}, the MDX table and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=["train", "eval", "report"])
+    parser.add_argument("--suites", default="libero_object,libero_spatial", type=lambda s: s.split(","))
+    parser.add_argument("--out", type=Path, default=REPO / "outputs" / "libero")
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--eval-batch-size", type=int, default=2, help="parallel envs per task in lerobot-eval")
+    parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument("--save-freq", type=int, default=1000)
+    parser.add_argument("--log-freq", type=int, default=100)
+    parser.add_argument("--episodes-per-task", type=int, default=10)
+    parser.add_argument("--export", type=Path, default=REPO / "outputs" / "my_policy_libero")
+    args, args.extra = parser.parse_known_args()
+    if any(not extra.startswith("--policy.") for extra in args.extra):
+        parser.error(f"only --policy.<field>=<value> options are passed on to lerobot-train, got {args.extra}")
+    {"train": train, "eval": evaluate, "report": report}[args.stage](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The LIBERO results writers: JSON, MDX table and model card come from one results dict and agree."""
+
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks/libero"))
+
+import run_libero  # noqa: E402
+
+RESULTS = {
+    "hardware": "x86_64, 2 CPU cores, no GPU",
+    "git_commit": "0123456789abcdef",
+    "data": {"demos_per_task": 50, "generator_commit": {"libero_object": "abc", "libero_spatial": "abc"}},
+    "train_steps": 5000,
+    "batch_size": 16,
+    "seed": 1000,
+    "params": 17_000_000,
+    "train_wall_s": 7200.0,
+    "eval_seed": 1000,
+    "suites": {
+        "libero_object": {"success_rate": 0.92, "n_episodes": 100, "per_task": {"a": 1.0, "b": 0.84}},
+        "libero_spatial": {"success_rate": 0.8, "n_episodes": 100, "per_task": {"c": 0.8}},
+    },
+    "average": 0.86,
+    "eval_wall_s": 3600.0,
+}
+ARGS = Namespace(suites=["libero_object", "libero_spatial"])
+
+
+def test_table_model_card_and_mdx_carry_the_same_numbers():
+    table = run_libero.results_table(RESULTS)
+    assert "| libero_object | 92.0 | 100 |" in table and "| libero_spatial | 80.0 | 100 |" in table
+    assert "| **Average** | **86.0** | 200 |" in table
+    card = run_libero.model_card(RESULTS, ARGS)
+    assert table in card and "| libero_object | b | 84 |" in card
+    assert "not** the human demonstrations of `lerobot/libero`" in card
+    assert "make libero-train LIBERO_SUITES=libero_object,libero_spatial" in card
+    mdx = f"# Policy\n\n{run_libero.MDX_START}\nold table\n{run_libero.MDX_END}\n\n## After\n"
+    updated = run_libero.replace_section(mdx, table)
+    assert "old table" not in updated and table in updated and updated.endswith("## After\n")
+    assert run_libero.replace_section(updated, table) == updated  # re-running never duplicates
+
+
+def test_mdx_without_markers_is_refused():
+    with pytest.raises(SystemExit, match="libero-results:start"):
+        run_libero.replace_section("# Policy\n", "table")
