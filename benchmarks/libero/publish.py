@@ -14,14 +14,18 @@ REQUIRED = ("config.json", "model.safetensors", "train_config.json", "README.md"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folder", type=Path)
     parser.add_argument("--repo-id", default="lerobot/my_policy_libero")
     args = parser.parse_args()
 
     missing = [name for name in REQUIRED if not (args.folder / name).exists()]
     if missing:
-        raise SystemExit(f"{args.folder} lacks {', '.join(missing)}: build it with `make libero-report` first")
+        raise SystemExit(
+            f"{args.folder} lacks {', '.join(missing)}: build it with `make libero-report` first"
+        )
 
     from huggingface_hub import HfApi
     from huggingface_hub.errors import OfflineModeIsEnabled

@@ -13,14 +13,15 @@ run. Every stage is resumable and skips what is already done:
     python benchmarks/libero/run_libero.py train --suites libero_object,libero_spatial --steps 20000
     python benchmarks/libero/run_libero.py eval --suites libero_object,libero_spatial --episodes-per-task 10
     python benchmarks/libero/run_libero.py report --suites libero_object,libero_spatial
+
+`train` passes further `--policy.<field>=<value>` options on to `lerobot-train`; `eval` passes `--policy.*`,
+`--env.*` and `--eval.*` options on to `lerobot-eval` (e.g. `--policy.num_inference_steps=1`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import shutil
 import subprocess  # nosec B404
@@ -29,6 +30,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+import machine  # noqa: E402
+
 BIN = Path(sys.executable).parent
 DATA = REPO / "data" / "libero"
 DEMOS_REPORT = REPO / "benchmarks" / "results" / "libero_demos.json"
@@ -99,10 +103,18 @@ def train(args: argparse.Namespace) -> None:
     out = args.out
     wall_path = train_dir(out) / "wall_s.json"
     if checkpoint_step(out) >= args.steps:
-        print(f"train: {last_checkpoint(out)} is at step {checkpoint_step(out)} >= {args.steps}; nothing to do")
+        print(
+            f"train: {last_checkpoint(out)} is at step {checkpoint_step(out)} >= {args.steps}; nothing to do"
+        )
         return
     common = [f"--steps={args.steps}", f"--save_freq={args.save_freq}", f"--log_freq={args.log_freq}"]
     if checkpoint_step(out):
+        planned = json.loads((last_checkpoint(out) / "train_config.json").read_text())["steps"]
+        if planned != args.steps:
+            raise SystemExit(
+                f"{train_dir(out)} was started for {planned} steps and its learning-rate schedule is sized for "
+                f"them; resume with --steps {planned}, or train longer in a new --out"
+            )
         command = [
             str(BIN / "lerobot-train"),
             f"--config_path={last_checkpoint(out) / 'train_config.json'}",
@@ -123,7 +135,7 @@ def train(args: argparse.Namespace) -> None:
             f"--seed={args.seed}",
             f"--num_workers={args.num_workers}",
             f"--output_dir={train_dir(out)}",
-            f"--job_name=my_policy_libero",
+            "--job_name=my_policy_libero",
             "--wandb.enable=false",
             *common,
             *args.extra,
@@ -140,7 +152,12 @@ def evaluate(args: argparse.Namespace) -> None:
     for suite in args.suites:
         result = out / "eval" / suite
         marker = result / "evaluated.json"
-        wanted = {"checkpoint_step": step, "episodes_per_task": args.episodes_per_task, "seed": EVAL_SEED}
+        wanted = {
+            "checkpoint_step": step,
+            "episodes_per_task": args.episodes_per_task,
+            "seed": EVAL_SEED,
+            "extra": args.extra,
+        }
         done = json.loads(marker.read_text()) if marker.exists() else {}
         if {key: done.get(key) for key in wanted} == wanted:
             print(f"eval: {suite} already evaluated at step {step}")
@@ -156,6 +173,7 @@ def evaluate(args: argparse.Namespace) -> None:
                 f"--eval.batch_size={args.eval_batch_size}",
                 f"--seed={EVAL_SEED}",
                 f"--output_dir={result}",
+                *args.extra,
             ],
             out / f"eval_{suite}.log",
         )
@@ -176,7 +194,7 @@ def collect(args: argparse.Namespace) -> dict:
     out = args.out
     cfg = TrainPipelineConfig.from_pretrained(last_checkpoint(out))
     policy = MyPolicy.from_pretrained(last_checkpoint(out))
-    demos = json.loads(DEMOS_REPORT.read_text())
+    demos = json.loads(args.demos_report.read_text())
     suites, eval_wall = {}, 0.0
     for suite in args.suites:
         info_path = out / "eval" / suite / "eval_info.json"
@@ -195,24 +213,25 @@ def collect(args: argparse.Namespace) -> dict:
         }
         eval_wall += json.loads((out / "eval" / suite / "evaluated.json").read_text())["wall_s"]
     kept = {
-        suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()}) for suite in args.suites
+        suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
+        for suite in args.suites
     }
     return {
-        "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
-        "git_commit": subprocess.run(  # nosec
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip(),
+        "hardware": machine.hardware(),
+        "git_commit": machine.git_commit(),
         "data": {
             "source": "scripted expert (benchmarks/libero/scripted_expert.py), not the human demonstrations "
             "of lerobot/libero",
             "datasets": [f"data/libero/{suite}" for suite in args.suites],
-            "demos_per_task": kept[args.suites[0]][0] if len({tuple(v) for v in kept.values()}) == 1 else kept,
+            "demos_per_task": kept[args.suites[0]][0]
+            if len({tuple(v) for v in kept.values()}) == 1
+            else kept,
             "generator_commit": {suite: demos["generator_commit"][suite] for suite in args.suites},
         },
         "train_steps": checkpoint_step(out),
         "batch_size": cfg.batch_size,
         "seed": cfg.seed,
-        "params": sum(p.numel() for p in policy.parameters()),
+        "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),  # not the EMA copy
         "train_wall_s": json.loads((train_dir(out) / "wall_s.json").read_text())["wall_s"],
         "eval_seed": EVAL_SEED,
         "suites": suites,
@@ -223,7 +242,8 @@ def collect(args: argparse.Namespace) -> dict:
 
 def results_table(results: dict) -> str:
     rows = "\n".join(
-        f"| {suite} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |" for suite, s in results["suites"].items()
+        f"| {suite} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |"
+        for suite, s in results["suites"].items()
     )
     return (
         f"| Suite | Success (%) | Episodes |\n|---|---|---|\n{rows}\n"
@@ -301,41 +321,55 @@ From a clone of the contribution's repository:
 def replace_section(mdx: str, section: str) -> str:
     """Put `section` between the MDX's results markers, so re-running the report never duplicates the table."""
     if mdx.count(MDX_START) != 1 or mdx.count(MDX_END) != 1:
-        raise SystemExit(f"{MDX} needs exactly one {MDX_START} ... {MDX_END} pair around the LIBERO results")
+        raise SystemExit(
+            f"the MDX needs exactly one {MDX_START} ... {MDX_END} pair around the LIBERO results"
+        )
     pattern = re.escape(MDX_START) + ".*?" + re.escape(MDX_END)
     return re.sub(pattern, lambda _: f"{MDX_START}\n{section}\n{MDX_END}", mdx, flags=re.S)
 
 
 def report(args: argparse.Namespace) -> None:
     results = collect(args)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
     section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(args)}"
-    MDX.write_text(replace_section(MDX.read_text(), section))
+    args.mdx.write_text(replace_section(args.mdx.read_text(), section))
     export = args.export
     shutil.rmtree(export, ignore_errors=True)
     shutil.copytree(last_checkpoint(args.out), export)
     (export / "README.md").write_text(model_card(results, args))
     size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
-    print(f"wrote {RESULTS}, the MDX table and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%")
+    print(
+        f"wrote {args.results}, {args.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("stage", choices=["train", "eval", "report"])
     parser.add_argument("--suites", default="libero_object,libero_spatial", type=lambda s: s.split(","))
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "libero")
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--eval-batch-size", type=int, default=2, help="parallel envs per task in lerobot-eval")
+    parser.add_argument(
+        "--eval-batch-size", type=int, default=2, help="parallel envs per task in lerobot-eval"
+    )
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--save-freq", type=int, default=1000)
     parser.add_argument("--log-freq", type=int, default=100)
     parser.add_argument("--episodes-per-task", type=int, default=10)
     parser.add_argument("--export", type=Path, default=REPO / "outputs" / "my_policy_libero")
+    parser.add_argument("--demos-report", type=Path, default=DEMOS_REPORT, help="written by record_demos.py")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--mdx", type=Path, default=MDX)
     args, args.extra = parser.parse_known_args()
-    if any(not extra.startswith("--policy.") for extra in args.extra):
-        parser.error(f"only --policy.<field>=<value> options are passed on to lerobot-train, got {args.extra}")
+    passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval."), "report": ()}[
+        args.stage
+    ]
+    if any(not extra.startswith(passed_on) for extra in args.extra):
+        parser.error(f"the {args.stage} stage passes on only {passed_on or 'no'} options, got {args.extra}")
     {"train": train, "eval": evaluate, "report": report}[args.stage](args)
 
 

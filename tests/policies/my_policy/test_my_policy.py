@@ -244,6 +244,12 @@ class TestBadInputAtInference:
         with pytest.raises(ValueError, match="trained on"):
             policy.select_action(pre(observation))
 
+    def test_another_resolution_of_the_same_view_is_accepted(self, setup):
+        config, policy, pre, observation = setup
+        for key in config.image_features:
+            observation[key] = torch.rand(2, 3, IMAGE_SHAPE[1] * 3 // 2, IMAGE_SHAPE[2] * 3 // 2)
+        assert policy.select_action(pre(observation)).shape == (2, ACTION_DIM)
+
     def test_missing_task(self, setup):
         config, policy, pre, observation = setup
         del observation["task"]

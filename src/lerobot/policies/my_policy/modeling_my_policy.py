@@ -222,10 +222,12 @@ class MyPolicy(PreTrainedPolicy):
                     f"Missing camera `{key}` (policy cameras: {list(self.config.image_features)}); "
                     "use `--rename_map` if the env names it differently."
                 )
-            if tuple(batch[key].shape[-3:]) != tuple(feature.shape):
+            # Any resolution works (images are resized to `resize_shape`), a different view does not.
+            (c, h, w), (trained_c, trained_h, trained_w) = batch[key].shape[-3:], feature.shape
+            if c != trained_c or abs(h * trained_w - w * trained_h) > 0.01 * trained_h * w:
                 raise ValueError(
-                    f"`{key}` has shape {tuple(batch[key].shape[-3:])}, the policy was trained on "
-                    f"{tuple(feature.shape)}; resize the env images (e.g. `--env.observation_height/width`)."
+                    f"`{key}` has shape {(c, h, w)}, the policy was trained on {tuple(feature.shape)}: channels "
+                    "and aspect ratio must match; set the env's image size (e.g. `--env.observation_height/width`)."
                 )
         state = self.config.robot_state_feature
         if state is not None:

@@ -1,0 +1,29 @@
+"""Where and from what a benchmark result was made: recorded next to every published number."""
+
+import os
+import platform
+import subprocess  # nosec B404
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def hardware() -> str:
+    """CPU model, cores visible to this process, memory, and the absence of a GPU (all our numbers are CPU)."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+        platform.processor() or platform.machine(),
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{model}, {len(os.sched_getaffinity(0))} CPU cores, {memory:.0f} GiB, no GPU"
+
+
+def git_commit() -> str:
+    """HEAD of this repository, with `-dirty` when tracked files have uncommitted changes."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False)  # nosec
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "-uno"], capture_output=True, text=True, check=False
+    )  # nosec
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
