@@ -1,8 +1,9 @@
-"""Where and from what a benchmark result was made: recorded next to every published number."""
+"""Shared by the benchmark runners: where and from what a result was made, and running LeRobot's CLIs."""
 
 import os
 import platform
 import subprocess  # nosec B404
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,3 +28,18 @@ def git_commit() -> str:
         [*git, "status", "--porcelain", "-uno"], capture_output=True, text=True, check=False
     )  # nosec
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def run_logged(command: list[str], log: Path) -> float:
+    """Run a LeRobot CLI with its output appended to `log`; fail loudly with the log's tail."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"$ {' '.join(command)}\n  (log: {log})", flush=True)
+    start = time.perf_counter()
+    with log.open("a") as f:
+        f.write(f"\n$ {' '.join(command)}\n")
+        f.flush()
+        returncode = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, check=False).returncode  # nosec
+    if returncode:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
+        raise SystemExit(f"{command[0]} failed (exit {returncode}); last lines of {log}:\n{tail}")
+    return time.perf_counter() - start

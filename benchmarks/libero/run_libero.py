@@ -24,9 +24,7 @@ import argparse
 import json
 import re
 import shutil
-import subprocess  # nosec B404
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,21 +51,6 @@ def last_checkpoint(out: Path) -> Path:
 def checkpoint_step(out: Path) -> int:
     state = last_checkpoint(out).parent / "training_state" / "training_step.json"
     return json.loads(state.read_text())["step"] if state.exists() else 0
-
-
-def run_logged(command: list[str], log: Path) -> float:
-    """Run a LeRobot CLI with its output appended to `log`; fail loudly with the log's tail."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    print(f"$ {' '.join(command)}\n  (log: {log})", flush=True)
-    start = time.perf_counter()
-    with log.open("a") as f:
-        f.write(f"\n$ {' '.join(command)}\n")
-        f.flush()
-        returncode = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, check=False).returncode  # nosec
-    if returncode:
-        tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
-        raise SystemExit(f"{command[0]} failed (exit {returncode}); last lines of {log}:\n{tail}")
-    return time.perf_counter() - start
 
 
 def merged_dataset(suites: list[str]) -> Path:
@@ -140,7 +123,7 @@ def train(args: argparse.Namespace) -> None:
             *common,
             *args.extra,
         ]
-    wall = run_logged(command, out / "train.log")
+    wall = machine.run_logged(command, out / "train.log")
     previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
     wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))
 
@@ -163,7 +146,7 @@ def evaluate(args: argparse.Namespace) -> None:
             print(f"eval: {suite} already evaluated at step {step}")
             continue
         shutil.rmtree(result, ignore_errors=True)
-        wall = run_logged(
+        wall = machine.run_logged(
             [
                 str(BIN / "lerobot-eval"),
                 f"--policy.path={last_checkpoint(out)}",
