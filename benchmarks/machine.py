@@ -2,6 +2,7 @@
 
 import os
 import platform
+import re
 import subprocess  # nosec B404
 import time
 from pathlib import Path
@@ -43,3 +44,14 @@ def run_logged(command: list[str], log: Path) -> float:
         tail = "".join(log.read_text().splitlines(keepends=True)[-30:])
         raise SystemExit(f"{command[0]} failed (exit {returncode}); last lines of {log}:\n{tail}")
     return time.perf_counter() - start
+
+
+def replace_section(text: str, start: str, end: str, section: str) -> str:
+    """Put `section` between the `start` and `end` markers of a document (e.g. the policy MDX), so re-running a
+    report replaces its table instead of adding another."""
+    if text.count(start) != 1 or text.count(end) != 1:
+        raise SystemExit(
+            f"the document needs exactly one {start} ... {end} pair around the generated results"
+        )
+    pattern = re.escape(start) + ".*?" + re.escape(end)
+    return re.sub(pattern, lambda _: f"{start}\n{section}\n{end}", text, flags=re.S)

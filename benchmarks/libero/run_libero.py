@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -301,21 +300,11 @@ From a clone of the contribution's repository:
 """
 
 
-def replace_section(mdx: str, section: str) -> str:
-    """Put `section` between the MDX's results markers, so re-running the report never duplicates the table."""
-    if mdx.count(MDX_START) != 1 or mdx.count(MDX_END) != 1:
-        raise SystemExit(
-            f"the MDX needs exactly one {MDX_START} ... {MDX_END} pair around the LIBERO results"
-        )
-    pattern = re.escape(MDX_START) + ".*?" + re.escape(MDX_END)
-    return re.sub(pattern, lambda _: f"{MDX_START}\n{section}\n{MDX_END}", mdx, flags=re.S)
-
-
 def report(args: argparse.Namespace) -> None:
     results = collect(args)
     args.results.write_text(json.dumps(results, indent=2) + "\n")
     section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(args)}"
-    args.mdx.write_text(replace_section(args.mdx.read_text(), section))
+    args.mdx.write_text(machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section))
     export = args.export
     shutil.rmtree(export, ignore_errors=True)
     shutil.copytree(last_checkpoint(args.out), export)

@@ -39,11 +39,14 @@ def test_table_model_card_and_mdx_carry_the_same_numbers():
     assert "not** the human demonstrations of `lerobot/libero`" in card
     assert "make libero-train LIBERO_SUITES=libero_object,libero_spatial" in card
     mdx = f"# Policy\n\n{run_libero.MDX_START}\nold table\n{run_libero.MDX_END}\n\n## After\n"
-    updated = run_libero.replace_section(mdx, table)
+    updated = run_libero.machine.replace_section(mdx, run_libero.MDX_START, run_libero.MDX_END, table)
     assert "old table" not in updated and table in updated and updated.endswith("## After\n")
-    assert run_libero.replace_section(updated, table) == updated  # re-running never duplicates
+    assert (
+        run_libero.machine.replace_section(updated, run_libero.MDX_START, run_libero.MDX_END, table)
+        == updated
+    )  # re-running never duplicates
 
 
 def test_mdx_without_markers_is_refused():
     with pytest.raises(SystemExit, match="libero-results:start"):
-        run_libero.replace_section("# Policy\n", "table")
+        run_libero.machine.replace_section("# Policy\n", run_libero.MDX_START, run_libero.MDX_END, "table")

@@ -1,0 +1,323 @@
+#!/usr/bin/env python
+"""Meta-World side by side: my_policy vs ACT vs Diffusion on the same scripted demonstrations and budget.
+
+For each task, one dataset of scripted-expert demonstrations (`generate_demos.py`); every policy is trained on it
+with `lerobot-train` (same steps, batch size, seed) and evaluated with `lerobot-eval` (same episodes and seed).
+my_policy's checkpoints are evaluated twice, with their default Euler steps and in one-step mode, and one more
+multi-task, language-conditioned my_policy is trained on all tasks' demonstrations and evaluated on each task.
+
+Upstream defaults everywhere except what this machine needs, the same for every policy: `device=cpu`, and no
+downloaded backbone weights (`pretrained_backbone_weights=null`; ACT and Diffusion default to ImageNet weights
+fetched at run time, my_policy's default is already none).
+
+Every (policy, task) run is resumable and skipped when done, so the benchmark can be run in pieces:
+
+    python benchmarks/metaworld/run_benchmark.py            # everything, in order; rerun to continue
+    python benchmarks/metaworld/run_benchmark.py report     # metaworld.json, the chart and the MDX table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+import machine  # noqa: E402
+
+BIN = Path(sys.executable).parent
+# Two easy, two medium, two hard tasks in LeRobot's Meta-World difficulty groups (envs/metaworld_config.json).
+TASKS = ["reach-v3", "drawer-open-v3", "sweep-into-v3", "coffee-push-v3", "push-v3", "pick-place-v3"]
+POLICIES = {  # name -> (policy type, extra lerobot-train options)
+    "my_policy": ("my_policy", []),
+    "act": ("act", ["--policy.pretrained_backbone_weights=null"]),
+    "diffusion": ("diffusion", ["--policy.pretrained_backbone_weights=null"]),
+}
+MULTITASK = "my_policy_multitask"
+ONE_STEP = "my_policy_1step"
+RESULTS = REPO / "benchmarks" / "results" / "metaworld.json"
+CHART = REPO / "benchmarks" / "results" / "metaworld.png"
+MDX = REPO / "docs" / "source" / "my_policy.mdx"
+MDX_START, MDX_END = "<!-- metaworld-results:start -->", "<!-- metaworld-results:end -->"
+
+
+def dataset_root(args: argparse.Namespace, task: str) -> Path:
+    return args.data / f"{task}-{args.demos_per_task}"
+
+
+def demos(args: argparse.Namespace) -> None:
+    """One dataset per task, then their aggregate for the multi-task run."""
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    for task in args.tasks:
+        root = dataset_root(args, task)
+        if (root / "meta" / "info.json").exists():
+            continue
+        machine.run_logged(
+            [
+                sys.executable,
+                str(REPO / "benchmarks" / "metaworld" / "generate_demos.py"),
+                f"--tasks={task}",
+                f"--demos-per-task={args.demos_per_task}",
+                f"--root={root}",
+                f"--seed={args.demo_seed}",
+                f"--report={args.out / 'expert' / f'{task}.json'}",
+            ],
+            args.out / "demos.log",
+        )
+    merged = args.data / f"all-{args.demos_per_task}"
+    if not (merged / "meta" / "info.json").exists():
+        roots = [dataset_root(args, task) for task in args.tasks]
+        aggregate_datasets(
+            repo_ids=[f"local/{r.name}" for r in roots],
+            roots=roots,
+            aggr_repo_id=f"local/{merged.name}",
+            aggr_root=merged,
+        )
+
+
+def run_dir(args: argparse.Namespace, name: str, task: str) -> Path:
+    return args.out / name / task
+
+
+def runs(args: argparse.Namespace) -> list[tuple[str, str, list[str], Path, str]]:
+    """(name, policy type, extra options, dataset, task) of every training run, single-task ones first."""
+    single = [
+        (name, policy_type, extra, dataset_root(args, task), task)
+        for name, (policy_type, extra) in POLICIES.items()
+        for task in args.tasks
+    ]
+    return [*single, (MULTITASK, "my_policy", [], args.data / f"all-{args.demos_per_task}", "all")]
+
+
+def train(
+    args: argparse.Namespace, name: str, policy_type: str, extra: list[str], data: Path, task: str
+) -> None:
+    train_dir = run_dir(args, name, task) / "train"
+    checkpoint = train_dir / "checkpoints" / "last" / "pretrained_model"
+    state = checkpoint.parent / "training_state" / "training_step.json"
+    step = json.loads(state.read_text())["step"] if state.exists() else 0
+    if step >= args.steps:
+        return
+    common = [f"--steps={args.steps}", f"--save_freq={args.save_freq}", "--log_freq=50"]
+    if step:
+        command = [
+            str(BIN / "lerobot-train"),
+            f"--config_path={checkpoint / 'train_config.json'}",
+            "--resume=true",
+        ]
+    else:
+        shutil.rmtree(train_dir, ignore_errors=True)
+        command = [
+            str(BIN / "lerobot-train"),
+            f"--policy.type={policy_type}",
+            "--policy.device=cpu",
+            "--policy.push_to_hub=false",
+            *extra,
+            f"--dataset.repo_id=local/{data.name}",
+            f"--dataset.root={data}",
+            f"--batch_size={args.batch_size}",
+            f"--seed={args.seed}",
+            f"--num_workers={args.num_workers}",
+            f"--output_dir={train_dir}",
+            "--wandb.enable=false",
+        ]
+    wall = machine.run_logged([*command, *common], run_dir(args, name, task) / "train.log")
+    wall_path = run_dir(args, name, task) / "train_wall_s.json"
+    previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
+    wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))
+
+
+def evaluate(args: argparse.Namespace, name: str, task: str, eval_tasks: list[str], extra: list[str]) -> None:
+    """`lerobot-eval` of one checkpoint; `name` may differ from the trained run's (the one-step mode)."""
+    trained = MULTITASK if name == MULTITASK else name.replace(ONE_STEP, "my_policy")
+    checkpoint = run_dir(args, trained, task) / "train" / "checkpoints" / "last" / "pretrained_model"
+    result = run_dir(args, name, task) / "eval"
+    wanted = {"episodes": args.eval_episodes, "seed": args.eval_seed, "checkpoint": str(checkpoint)}
+    marker = result / "evaluated.json"
+    done = json.loads(marker.read_text()) if marker.exists() else {}
+    if {key: done.get(key) for key in wanted} == wanted:
+        return
+    shutil.rmtree(result, ignore_errors=True)
+    wall = machine.run_logged(
+        [
+            str(BIN / "lerobot-eval"),
+            f"--policy.path={checkpoint}",
+            "--env.type=metaworld",
+            f"--env.task={','.join(eval_tasks)}",
+            f"--eval.n_episodes={args.eval_episodes}",
+            "--eval.batch_size=1",
+            f"--seed={args.eval_seed}",
+            f"--output_dir={result}",
+            *extra,
+        ],
+        run_dir(args, name, task) / "eval.log",
+    )
+    marker.write_text(json.dumps(wanted | {"wall_s": round(wall, 1)}))
+
+
+def run_all(args: argparse.Namespace) -> None:
+    demos(args)
+    for name, policy_type, extra, data, task in runs(args):
+        train(args, name, policy_type, extra, data, task)
+        if name == MULTITASK:
+            evaluate(args, name, task, args.tasks, [])
+        else:
+            evaluate(args, name, task, [task], [])
+        if name == "my_policy":
+            evaluate(args, ONE_STEP, task, [task], ["--policy.num_inference_steps=1"])
+
+
+def success_rates(info: dict) -> dict[str, float]:
+    """Per-task success from an `eval_info.json`; each task given to `--env.task` is its own task group."""
+    return {
+        t["task_group"]: sum(t["metrics"]["successes"]) / len(t["metrics"]["successes"])
+        for t in info["per_task"]
+    }
+
+
+def collect(args: argparse.Namespace) -> dict:
+    """metaworld.json from the evaluation and training folders."""
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.policies.factory import get_policy_class
+
+    policies: dict[str, dict] = {}
+    names = [*POLICIES, ONE_STEP, MULTITASK]
+    for name in names:
+        tasks = ["all"] if name == MULTITASK else args.tasks
+        rates: dict[str, float] = {}
+        wall = {"train_s": 0.0, "eval_s": 0.0}
+        for task in tasks:
+            info_path = run_dir(args, name, task) / "eval" / "eval_info.json"
+            if not info_path.exists():
+                raise SystemExit(
+                    f"{name} on {task} is not evaluated yet ({info_path}): run the benchmark first"
+                )
+            rates |= success_rates(json.loads(info_path.read_text()))
+            wall["eval_s"] += json.loads((info_path.parent / "evaluated.json").read_text())["wall_s"]
+            trained = run_dir(args, name.replace(ONE_STEP, "my_policy"), task)
+            if name != ONE_STEP:
+                wall["train_s"] += json.loads((trained / "train_wall_s.json").read_text())["wall_s"]
+        checkpoint = trained / "train" / "checkpoints" / "last" / "pretrained_model"
+        config = PreTrainedConfig.from_pretrained(checkpoint)
+        policy = get_policy_class(config.type).from_pretrained(checkpoint)
+        policies[name] = {
+            "success_rate": {task: round(rates[task], 4) for task in args.tasks},
+            "mean_success_rate": round(sum(rates[task] for task in args.tasks) / len(args.tasks), 4),
+            "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),
+            "num_inference_steps": getattr(config, "num_inference_steps", None) if name != ONE_STEP else 1,
+            "train_wall_s": round(wall["train_s"], 1),
+            "eval_wall_s": round(wall["eval_s"], 1),
+        }
+    expert = {
+        task: json.loads((args.out / "expert" / f"{task}.json").read_text())["tasks"][task]
+        for task in args.tasks
+    }
+    return {
+        "hardware": machine.hardware(),
+        "upstream_version": __import__("lerobot").__version__,
+        "git_commit": machine.git_commit(),
+        "data": "Meta-World scripted experts (metaworld.policies) via benchmarks/metaworld/generate_demos.py",
+        "demo_seed": args.demo_seed,
+        "demos_per_task": args.demos_per_task,
+        "expert_success_rate": {task: expert[task]["expert_success_rate"] for task in args.tasks},
+        "train_steps": args.steps,
+        "batch_size": args.batch_size,
+        "eval_episodes_per_task": args.eval_episodes,
+        "seeds": {"train": args.seed, "eval": args.eval_seed},
+        "changes_from_upstream_defaults": ["policy.device=cpu", "policy.pretrained_backbone_weights=null"],
+        "tasks": args.tasks,
+        "policies": policies,
+        "total_wall_s": round(sum(p["train_wall_s"] + p["eval_wall_s"] for p in policies.values()), 1),
+    }
+
+
+def table(results: dict) -> str:
+    names = list(results["policies"])
+    header = "| task | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names)
+    rows = [
+        f"| {task} | "
+        + " | ".join(f"{100 * results['policies'][n]['success_rate'][task]:.0f}%" for n in names)
+        + " |"
+        for task in results["tasks"]
+    ]
+    mean = (
+        "| **mean** | "
+        + " | ".join(f"**{100 * results['policies'][n]['mean_success_rate']:.1f}%**" for n in names)
+        + " |"
+    )
+    return "\n".join([header, *rows, mean])
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names, tasks = list(results["policies"]), results["tasks"]
+    x = np.arange(len(tasks) + 1)
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for i, name in enumerate(names):
+        policy = results["policies"][name]
+        values = [100 * policy["success_rate"][t] for t in tasks] + [100 * policy["mean_success_rate"]]
+        ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=name)
+    ax.set_xticks(x, [*tasks, "mean"], rotation=20)
+    ax.set_ylabel("success rate (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(
+        f"Meta-World, {results['demos_per_task']} demos/task, {results['train_steps']} steps x batch "
+        f"{results['batch_size']}, {results['eval_episodes_per_task']} episodes/task ({results['hardware']})",
+        fontsize=8,
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def report(args: argparse.Namespace) -> None:
+    results = collect(args)
+    args.results.write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, args.chart)
+    section = (
+        f"{table(results)}\n\n`make bench-metaworld` ({results['demos_per_task']} scripted-expert demonstrations per "
+        f"task, seeds {results['demo_seed']}+; {results['train_steps']} steps at batch {results['batch_size']}, "
+        f"seed {results['seeds']['train']}; {results['eval_episodes_per_task']} `lerobot-eval` episodes per task, "
+        f"seed {results['seeds']['eval']}; {results['hardware']}; total {results['total_wall_s'] / 3600:.1f} h, "
+        f"commit {results['git_commit'][:10]})."
+    )
+    args.mdx.write_text(machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section))
+    print(table(results))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("stage", nargs="?", choices=["all", "demos", "report"], default="all")
+    parser.add_argument("--tasks", default=",".join(TASKS), type=lambda s: s.split(","))
+    parser.add_argument("--demos-per-task", type=int, default=20)
+    parser.add_argument("--demo-seed", type=int, default=100_000)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument("--save-freq", type=int, default=500)
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--eval-seed", type=int, default=1000)
+    parser.add_argument("--data", type=Path, default=REPO / "data" / "metaworld" / "bench")
+    parser.add_argument("--out", type=Path, default=REPO / "outputs" / "bench_metaworld")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--chart", type=Path, default=CHART)
+    parser.add_argument("--mdx", type=Path, default=MDX)
+    args = parser.parse_args()
+    {"all": run_all, "demos": demos, "report": report}[args.stage](args)
+
+
+if __name__ == "__main__":
+    main()
