@@ -168,7 +168,7 @@ def rollout(env, pipeline: EvalPipeline, seed: int) -> tuple[dict[str, np.ndarra
 
 def run_task(job: tuple) -> dict:
     """Worker: attempts for one task until it has `demos` successes; each outcome is staged as it happens."""
-    suite_name, task_id, demos, max_attempts, seed, image_size, staging = job
+    suite_name, task_id, demos, max_attempts, seed, image_size, staging, commit = job
     torch.set_num_threads(1)  # workers share the cores; threaded small tensor ops only oversubscribe them
     task_dir = Path(staging) / f"task_{task_id:02d}"
     task_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +177,6 @@ def run_task(job: tuple) -> dict:
     successes = sum(r["outcome"] == "success" for r in log)
     if successes >= demos or len(log) >= max_attempts:
         return {"task_id": task_id, "attempts": log}
-    commit = git_commit()
     env, config = make_env(suite_name, task_id, image_size)
     pipeline = EvalPipeline(config)
     env.reset(seed=seed)
@@ -380,8 +379,9 @@ def main() -> None:
     else:
         settings_path.write_text(json.dumps(settings | {"generator_commit": git_commit()}))
 
+    commit = git_commit()  # once: the code this run loaded, whatever is committed while it runs
     jobs = [
-        (args.suite, t, args.demos_per_task, max_attempts, args.seed, args.image_size, str(staging))
+        (args.suite, t, args.demos_per_task, max_attempts, args.seed, args.image_size, str(staging), commit)
         for t in task_ids
     ]
     start = time.perf_counter()
