@@ -305,3 +305,19 @@ def test_pretrained_text_encoder_from_a_local_folder(tmp_path):
         torch.manual_seed(7)
         actions.append(po(p.predict_action_chunk(pr(observation))))
     torch.testing.assert_close(actions[0], actions[1], rtol=0, atol=0)
+
+
+def test_task_longer_than_the_token_budget_is_truncated_with_a_warning(caplog):
+    from lerobot.lerobot_types import TransitionKey
+    from lerobot.policies.my_policy.processor_my_policy import ByteTokenizerProcessorStep
+    from lerobot.processor.converters import create_transition
+
+    step = ByteTokenizerProcessorStep(max_length=8)
+    transition = create_transition(observation={}, complementary_data={"task": ["pick up the bowl", "open"]})
+    with caplog.at_level("WARNING"):
+        out = step(transition)
+        step(transition)
+    tokens = out[TransitionKey.OBSERVATION]["observation.language.tokens"]
+    assert bytes(tokens[0].tolist()) == b"pick up " and tokens[1, :4].tolist() == list(b"open")
+    warnings = [r.message for r in caplog.records if "max_language_tokens" in r.message]
+    assert len(warnings) == 1 and "max_language_tokens=16" in warnings[0]

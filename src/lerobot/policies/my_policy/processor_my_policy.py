@@ -13,7 +13,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import torch
@@ -42,6 +43,7 @@ class ByteTokenizerProcessorStep(ObservationProcessorStep):
 
     max_length: int = 96
     task_key: str = "task"
+    _warned: set[str] = field(default_factory=set, init=False, repr=False)
 
     def observation(self, observation: RobotObservation) -> RobotObservation:
         complementary = cast(dict[str, Any], self.transition.get(TransitionKey.COMPLEMENTARY_DATA) or {})
@@ -55,7 +57,14 @@ class ByteTokenizerProcessorStep(ObservationProcessorStep):
         tokens = torch.zeros(len(texts), self.max_length, dtype=torch.long)
         mask = torch.zeros(len(texts), self.max_length, dtype=torch.bool)
         for i, text in enumerate(texts):
-            encoded = text.encode("utf-8")[: self.max_length]
+            encoded = text.encode("utf-8")
+            if len(encoded) > self.max_length and text not in self._warned:
+                self._warned.add(text)
+                logging.warning(
+                    f"Task {text!r} is {len(encoded)} bytes; only its first {self.max_length} condition the policy. "
+                    f"Train with `--policy.max_language_tokens={len(encoded)}` to use all of it."
+                )
+            encoded = encoded[: self.max_length]
             tokens[i, : len(encoded)] = torch.tensor(list(encoded), dtype=torch.long)
             mask[i, : len(encoded)] = True
         return {**observation, OBS_LANGUAGE_TOKENS: tokens, OBS_LANGUAGE_ATTENTION_MASK: mask}
