@@ -1,8 +1,10 @@
 """Shared by the benchmark runners: where and from what a result was made, and running LeRobot's CLIs."""
 
+import json
 import os
 import platform
 import re
+import shutil
 import subprocess  # nosec B404
 import time
 from pathlib import Path
@@ -55,3 +57,18 @@ def replace_section(text: str, start: str, end: str, section: str) -> str:
         )
     pattern = re.escape(start) + ".*?" + re.escape(end)
     return re.sub(pattern, lambda _: f"{start}\n{section}\n{end}", text, flags=re.S)
+
+
+def run_unless_done(command: list[str], log: Path, folder: Path, settings: dict) -> bool:
+    """Run a CLI that writes into `folder`, unless `folder/done.json` says it already ran with these `settings`
+    (a run that was interrupted, or made with other settings, is started again from scratch). Records the wall time
+    next to the settings; returns whether it ran."""
+    marker = folder / "done.json"
+    done = json.loads(marker.read_text()) if marker.exists() else {}
+    if {key: done.get(key) for key in settings} == settings:
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    wall = run_logged(command, log)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(settings | {"wall_s": round(wall, 1)}))
+    return True

@@ -133,33 +133,25 @@ def evaluate(args: argparse.Namespace) -> None:
         raise SystemExit(f"no checkpoint under {train_dir(out)}: run the `train` stage first")
     for suite in args.suites:
         result = out / "eval" / suite
-        marker = result / "evaluated.json"
         wanted = {
             "checkpoint_step": step,
             "episodes_per_task": args.episodes_per_task,
             "seed": EVAL_SEED,
             "extra": args.extra,
         }
-        done = json.loads(marker.read_text()) if marker.exists() else {}
-        if {key: done.get(key) for key in wanted} == wanted:
+        command = [
+            str(BIN / "lerobot-eval"),
+            f"--policy.path={last_checkpoint(out)}",
+            "--env.type=libero",
+            f"--env.task={suite}",
+            f"--eval.n_episodes={args.episodes_per_task}",
+            f"--eval.batch_size={args.eval_batch_size}",
+            f"--seed={EVAL_SEED}",
+            f"--output_dir={result}",
+            *args.extra,
+        ]
+        if not machine.run_unless_done(command, out / f"eval_{suite}.log", result, wanted):
             print(f"eval: {suite} already evaluated at step {step}")
-            continue
-        shutil.rmtree(result, ignore_errors=True)
-        wall = machine.run_logged(
-            [
-                str(BIN / "lerobot-eval"),
-                f"--policy.path={last_checkpoint(out)}",
-                "--env.type=libero",
-                f"--env.task={suite}",
-                f"--eval.n_episodes={args.episodes_per_task}",
-                f"--eval.batch_size={args.eval_batch_size}",
-                f"--seed={EVAL_SEED}",
-                f"--output_dir={result}",
-                *args.extra,
-            ],
-            out / f"eval_{suite}.log",
-        )
-        marker.write_text(json.dumps(wanted | {"wall_s": round(wall, 1)}))
 
 
 def task_names(suite: str) -> list[str]:
@@ -193,7 +185,7 @@ def collect(args: argparse.Namespace) -> dict:
             "n_episodes": info["overall"]["n_episodes"],
             "per_task": per_task,
         }
-        eval_wall += json.loads((out / "eval" / suite / "evaluated.json").read_text())["wall_s"]
+        eval_wall += json.loads((out / "eval" / suite / "done.json").read_text())["wall_s"]
     kept = {
         suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
         for suite in args.suites

@@ -137,26 +137,18 @@ def evaluate(args: argparse.Namespace, name: str, task: str, eval_tasks: list[st
     checkpoint = run_dir(args, trained, task) / "train" / "checkpoints" / "last" / "pretrained_model"
     result = run_dir(args, name, task) / "eval"
     wanted = {"episodes": args.eval_episodes, "seed": args.eval_seed, "checkpoint": str(checkpoint)}
-    marker = result / "evaluated.json"
-    done = json.loads(marker.read_text()) if marker.exists() else {}
-    if {key: done.get(key) for key in wanted} == wanted:
-        return
-    shutil.rmtree(result, ignore_errors=True)
-    wall = machine.run_logged(
-        [
-            str(BIN / "lerobot-eval"),
-            f"--policy.path={checkpoint}",
-            "--env.type=metaworld",
-            f"--env.task={','.join(eval_tasks)}",
-            f"--eval.n_episodes={args.eval_episodes}",
-            "--eval.batch_size=1",
-            f"--seed={args.eval_seed}",
-            f"--output_dir={result}",
-            *extra,
-        ],
-        run_dir(args, name, task) / "eval.log",
-    )
-    marker.write_text(json.dumps(wanted | {"wall_s": round(wall, 1)}))
+    command = [
+        str(BIN / "lerobot-eval"),
+        f"--policy.path={checkpoint}",
+        "--env.type=metaworld",
+        f"--env.task={','.join(eval_tasks)}",
+        f"--eval.n_episodes={args.eval_episodes}",
+        "--eval.batch_size=1",
+        f"--seed={args.eval_seed}",
+        f"--output_dir={result}",
+        *extra,
+    ]
+    machine.run_unless_done(command, run_dir(args, name, task) / "eval.log", result, wanted)
 
 
 def run_all(args: argparse.Namespace) -> None:
@@ -197,7 +189,7 @@ def collect(args: argparse.Namespace) -> dict:
                     f"{name} on {task} is not evaluated yet ({info_path}): run the benchmark first"
                 )
             rates |= success_rates(json.loads(info_path.read_text()))
-            wall["eval_s"] += json.loads((info_path.parent / "evaluated.json").read_text())["wall_s"]
+            wall["eval_s"] += json.loads((info_path.parent / "done.json").read_text())["wall_s"]
             trained = run_dir(args, name.replace(ONE_STEP, "my_policy"), task)
             if name != ONE_STEP:
                 wall["train_s"] += json.loads((trained / "train_wall_s.json").read_text())["wall_s"]
