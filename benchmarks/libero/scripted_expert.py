@@ -88,12 +88,19 @@ class Scene:
         mat = np.array(self.sim.data.get_site_xmat(name))
         return np.abs(mat @ np.asarray(self.env.object_sites_dict[name].size))
 
-    def points(self, name: str, missing_ok: bool = False) -> np.ndarray | None:
+    def points(self, name: str) -> np.ndarray:
         """World-frame points on the collision geometry of an object's body subtree."""
         points = self.subtree_points(self.env.obj_body_id[name])
-        if points is None and not missing_ok:
+        if points is None:
             raise SkillFailedError(f"object {name!r} has no collision geometry")
         return points
+
+    def other_objects_points(self, exclude: str):
+        """Collision points of every object and fixture but `exclude` (those without collision geometry skipped)."""
+        for name in self.env.obj_body_id:
+            points = None if name == exclude else self.subtree_points(self.env.obj_body_id[name])
+            if points is not None:
+                yield points
 
     def subtree_points(self, root: int) -> np.ndarray | None:
         bodies = {root}
@@ -146,12 +153,7 @@ class Scene:
         """Highest top among the objects and fixtures near the straight xy path from `start` to `end`."""
         top = -np.inf
         seg = end - start
-        for name in self.env.obj_body_id:
-            if name == exclude:
-                continue
-            points = self.points(name, missing_ok=True)
-            if points is None:
-                continue
+        for points in self.other_objects_points(exclude):
             t = np.clip((points[:, :2] - start) @ seg / max(seg @ seg, 1e-9), 0.0, 1.0)
             dist = np.linalg.norm(points[:, :2] - (start + t[:, None] * seg), axis=1)
             near = points[dist < CORRIDOR]
@@ -283,12 +285,7 @@ def _gripper_clearance(
         (0.0, 0.11, 0.04, 0.045, 0.2),
     ]
     nearest = np.inf
-    for other in scene.env.obj_body_id:
-        if other == name:
-            continue
-        points = scene.points(other, missing_ok=True)
-        if points is None:
-            continue
+    for points in scene.other_objects_points(name):
         rel = points - grasp
         u, v, z = rel[:, :2] @ axis, rel[:, :2] @ across, rel[:, 2]
         for center, hu, hv, lo, hi in boxes:
