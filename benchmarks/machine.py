@@ -72,3 +72,38 @@ def run_unless_done(command: list[str], log: Path, folder: Path, settings: dict)
     folder.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(settings | {"wall_s": round(wall, 1)}))
     return True
+
+
+def last_checkpoint(train_dir: Path) -> Path:
+    """The `pretrained_model` folder of a `lerobot-train` output directory's latest checkpoint."""
+    return train_dir / "checkpoints" / "last" / "pretrained_model"
+
+
+def trained_steps(train_dir: Path) -> int:
+    state = last_checkpoint(train_dir).parent / "training_state" / "training_step.json"
+    return json.loads(state.read_text())["step"] if state.exists() else 0
+
+
+def train_or_resume(fresh: list[str], train_dir: Path, steps: int, log: Path, options: list[str]) -> None:
+    """Run `fresh` (a `lerobot-train` command writing to `train_dir`), or `--resume` it from its last checkpoint;
+    nothing when it has reached `steps`. `options` go to either. Training wall time accumulates in
+    `train_dir/wall_s.json`."""
+    done = trained_steps(train_dir)
+    if done >= steps:
+        return
+    if done:
+        config = last_checkpoint(train_dir) / "train_config.json"
+        planned = json.loads(config.read_text())["steps"]
+        if planned != steps:
+            raise SystemExit(
+                f"{train_dir} was started for {planned} steps and its learning-rate schedule is sized for them; "
+                f"resume with {planned} steps, or train longer in a new output folder"
+            )
+        command = [fresh[0], f"--config_path={config}", "--resume=true"]
+    else:
+        shutil.rmtree(train_dir, ignore_errors=True)  # a run that never reached its first checkpoint
+        command = fresh
+    wall = run_logged([*command, f"--steps={steps}", *options], log)
+    wall_path = train_dir / "wall_s.json"
+    previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
+    wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))

@@ -43,15 +43,6 @@ def train_dir(out: Path) -> Path:
     return out / "train"
 
 
-def last_checkpoint(out: Path) -> Path:
-    return train_dir(out) / "checkpoints" / "last" / "pretrained_model"
-
-
-def checkpoint_step(out: Path) -> int:
-    state = last_checkpoint(out).parent / "training_state" / "training_step.json"
-    return json.loads(state.read_text())["step"] if state.exists() else 0
-
-
 def merged_dataset(suites: list[str]) -> Path:
     """The training dataset: one suite's folder, or the suites' datasets aggregated once into one folder."""
     from lerobot.datasets import LeRobotDatasetMetadata
@@ -82,53 +73,28 @@ def merged_dataset(suites: list[str]) -> Path:
 
 
 def train(args: argparse.Namespace) -> None:
-    out = args.out
-    wall_path = train_dir(out) / "wall_s.json"
-    if checkpoint_step(out) >= args.steps:
-        print(
-            f"train: {last_checkpoint(out)} is at step {checkpoint_step(out)} >= {args.steps}; nothing to do"
-        )
-        return
-    common = [f"--steps={args.steps}", f"--save_freq={args.save_freq}", f"--log_freq={args.log_freq}"]
-    if checkpoint_step(out):
-        planned = json.loads((last_checkpoint(out) / "train_config.json").read_text())["steps"]
-        if planned != args.steps:
-            raise SystemExit(
-                f"{train_dir(out)} was started for {planned} steps and its learning-rate schedule is sized for "
-                f"them; resume with --steps {planned}, or train longer in a new --out"
-            )
-        command = [
-            str(BIN / "lerobot-train"),
-            f"--config_path={last_checkpoint(out) / 'train_config.json'}",
-            "--resume=true",
-            *common,
-        ]
-    else:
-        dataset = merged_dataset(args.suites)
-        shutil.rmtree(train_dir(out), ignore_errors=True)  # a run that never reached its first checkpoint
-        command = [
-            str(BIN / "lerobot-train"),
-            "--policy.type=my_policy",
-            "--policy.device=cpu",
-            "--policy.push_to_hub=false",
-            f"--dataset.repo_id=local/{dataset.name}",
-            f"--dataset.root={dataset}",
-            f"--batch_size={args.batch_size}",
-            f"--seed={args.seed}",
-            f"--num_workers={args.num_workers}",
-            f"--output_dir={train_dir(out)}",
-            "--job_name=my_policy_libero",
-            "--wandb.enable=false",
-            *common,
-            *args.extra,
-        ]
-    wall = machine.run_logged(command, out / "train.log")
-    previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
-    wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))
+    dataset = merged_dataset(args.suites)
+    fresh = [
+        str(BIN / "lerobot-train"),
+        "--policy.type=my_policy",
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        f"--dataset.repo_id=local/{dataset.name}",
+        f"--dataset.root={dataset}",
+        f"--batch_size={args.batch_size}",
+        f"--seed={args.seed}",
+        f"--num_workers={args.num_workers}",
+        f"--output_dir={train_dir(args.out)}",
+        "--job_name=my_policy_libero",
+        "--wandb.enable=false",
+        *args.extra,
+    ]
+    options = [f"--save_freq={args.save_freq}", f"--log_freq={args.log_freq}"]
+    machine.train_or_resume(fresh, train_dir(args.out), args.steps, args.out / "train.log", options)
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    out, step = args.out, checkpoint_step(args.out)
+    out, step = args.out, machine.trained_steps(train_dir(args.out))
     if not step:
         raise SystemExit(f"no checkpoint under {train_dir(out)}: run the `train` stage first")
     for suite in args.suites:
@@ -141,7 +107,7 @@ def evaluate(args: argparse.Namespace) -> None:
         }
         command = [
             str(BIN / "lerobot-eval"),
-            f"--policy.path={last_checkpoint(out)}",
+            f"--policy.path={machine.last_checkpoint(train_dir(out))}",
             "--env.type=libero",
             f"--env.task={suite}",
             f"--eval.n_episodes={args.episodes_per_task}",
@@ -166,8 +132,8 @@ def collect(args: argparse.Namespace) -> dict:
     from lerobot.policies.my_policy import MyPolicy
 
     out = args.out
-    cfg = TrainPipelineConfig.from_pretrained(last_checkpoint(out))
-    policy = MyPolicy.from_pretrained(last_checkpoint(out))
+    cfg = TrainPipelineConfig.from_pretrained(machine.last_checkpoint(train_dir(out)))
+    policy = MyPolicy.from_pretrained(machine.last_checkpoint(train_dir(out)))
     demos = json.loads(args.demos_report.read_text())
     suites, eval_wall = {}, 0.0
     for suite in args.suites:
@@ -202,7 +168,7 @@ def collect(args: argparse.Namespace) -> dict:
             else kept,
             "generator_commit": {suite: demos["generator_commit"][suite] for suite in args.suites},
         },
-        "train_steps": checkpoint_step(out),
+        "train_steps": machine.trained_steps(train_dir(out)),
         "batch_size": cfg.batch_size,
         "seed": cfg.seed,
         "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),  # not the EMA copy
@@ -299,7 +265,7 @@ def report(args: argparse.Namespace) -> None:
     args.mdx.write_text(machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section))
     export = args.export
     shutil.rmtree(export, ignore_errors=True)
-    shutil.copytree(last_checkpoint(args.out), export)
+    shutil.copytree(machine.last_checkpoint(train_dir(args.out)), export)
     (export / "README.md").write_text(model_card(results, args))
     size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
     print(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -97,44 +96,28 @@ def train(
     args: argparse.Namespace, name: str, policy_type: str, extra: list[str], data: Path, task: str
 ) -> None:
     train_dir = run_dir(args, name, task) / "train"
-    checkpoint = train_dir / "checkpoints" / "last" / "pretrained_model"
-    state = checkpoint.parent / "training_state" / "training_step.json"
-    step = json.loads(state.read_text())["step"] if state.exists() else 0
-    if step >= args.steps:
-        return
-    common = [f"--steps={args.steps}", f"--save_freq={args.save_freq}", "--log_freq=50"]
-    if step:
-        command = [
-            str(BIN / "lerobot-train"),
-            f"--config_path={checkpoint / 'train_config.json'}",
-            "--resume=true",
-        ]
-    else:
-        shutil.rmtree(train_dir, ignore_errors=True)
-        command = [
-            str(BIN / "lerobot-train"),
-            f"--policy.type={policy_type}",
-            "--policy.device=cpu",
-            "--policy.push_to_hub=false",
-            *extra,
-            f"--dataset.repo_id=local/{data.name}",
-            f"--dataset.root={data}",
-            f"--batch_size={args.batch_size}",
-            f"--seed={args.seed}",
-            f"--num_workers={args.num_workers}",
-            f"--output_dir={train_dir}",
-            "--wandb.enable=false",
-        ]
-    wall = machine.run_logged([*command, *common], run_dir(args, name, task) / "train.log")
-    wall_path = run_dir(args, name, task) / "train_wall_s.json"
-    previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
-    wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))
+    fresh = [
+        str(BIN / "lerobot-train"),
+        f"--policy.type={policy_type}",
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        *extra,
+        f"--dataset.repo_id=local/{data.name}",
+        f"--dataset.root={data}",
+        f"--batch_size={args.batch_size}",
+        f"--seed={args.seed}",
+        f"--num_workers={args.num_workers}",
+        f"--output_dir={train_dir}",
+        "--wandb.enable=false",
+    ]
+    options = [f"--save_freq={args.save_freq}", "--log_freq=50"]
+    machine.train_or_resume(fresh, train_dir, args.steps, run_dir(args, name, task) / "train.log", options)
 
 
 def evaluate(args: argparse.Namespace, name: str, task: str, eval_tasks: list[str], extra: list[str]) -> None:
     """`lerobot-eval` of one checkpoint; `name` may differ from the trained run's (the one-step mode)."""
     trained = MULTITASK if name == MULTITASK else name.replace(ONE_STEP, "my_policy")
-    checkpoint = run_dir(args, trained, task) / "train" / "checkpoints" / "last" / "pretrained_model"
+    checkpoint = machine.last_checkpoint(run_dir(args, trained, task) / "train")
     result = run_dir(args, name, task) / "eval"
     wanted = {"episodes": args.eval_episodes, "seed": args.eval_seed, "checkpoint": str(checkpoint)}
     command = [
@@ -173,6 +156,7 @@ def success_rates(info: dict) -> dict[str, float]:
 
 def collect(args: argparse.Namespace) -> dict:
     """metaworld.json from the evaluation and training folders."""
+    import lerobot
     from lerobot.configs.policies import PreTrainedConfig
     from lerobot.policies.factory import get_policy_class
 
@@ -192,8 +176,8 @@ def collect(args: argparse.Namespace) -> dict:
             wall["eval_s"] += json.loads((info_path.parent / "done.json").read_text())["wall_s"]
             trained = run_dir(args, name.replace(ONE_STEP, "my_policy"), task)
             if name != ONE_STEP:
-                wall["train_s"] += json.loads((trained / "train_wall_s.json").read_text())["wall_s"]
-        checkpoint = trained / "train" / "checkpoints" / "last" / "pretrained_model"
+                wall["train_s"] += json.loads((trained / "train" / "wall_s.json").read_text())["wall_s"]
+        checkpoint = machine.last_checkpoint(trained / "train")
         config = PreTrainedConfig.from_pretrained(checkpoint)
         policy = get_policy_class(config.type).from_pretrained(checkpoint)
         policies[name] = {
@@ -210,7 +194,7 @@ def collect(args: argparse.Namespace) -> dict:
     }
     return {
         "hardware": machine.hardware(),
-        "upstream_version": __import__("lerobot").__version__,
+        "upstream_version": lerobot.__version__,
         "git_commit": machine.git_commit(),
         "data": "Meta-World scripted experts (metaworld.policies) via benchmarks/metaworld/generate_demos.py",
         "demo_seed": args.demo_seed,

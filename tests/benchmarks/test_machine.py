@@ -44,3 +44,45 @@ def test_a_generated_section_replaces_the_previous_one():
     assert machine.replace_section(new, "<!-- a -->", "<!-- b -->", "new") == new
     with pytest.raises(SystemExit, match="exactly one"):
         machine.replace_section(text + "<!-- a -->", "<!-- a -->", "<!-- b -->", "new")
+
+
+FAKE_TRAIN = """
+import json, pathlib, sys
+args = dict(a.lstrip("-").split("=", 1) for a in sys.argv[1:])
+if args.get("resume") == "true":
+    out = pathlib.Path(args["config_path"]).parents[3]
+    start = json.loads((out / "checkpoints/last/training_state/training_step.json").read_text())["step"]
+else:
+    out, start = pathlib.Path(args["output_dir"]), 0
+stop = min(int(args["steps"]), start + int(args["max_per_run"]))  # an interrupted run stops early
+last = out / "checkpoints/last"
+(last / "training_state").mkdir(parents=True, exist_ok=True)
+(last / "pretrained_model").mkdir(exist_ok=True)
+(last / "training_state/training_step.json").write_text(json.dumps({"step": stop}))
+(last / "pretrained_model/train_config.json").write_text(json.dumps({"steps": int(args["steps"])}))
+print("resumed" if start else "fresh", start, stop)
+"""
+
+
+def test_training_starts_resumes_and_stops_at_the_planned_steps(tmp_path):
+    script = tmp_path / "lerobot-train"  # an executable, like the real CLI: resuming reuses only its path
+    script.write_text(f"#!{sys.executable}\n{FAKE_TRAIN}")
+    script.chmod(0o755)
+    train_dir, log = tmp_path / "train", tmp_path / "train.log"
+    fresh = [str(script), f"--output_dir={train_dir}"]
+    resume_with = [f"--max_per_run={60}"]  # a "session" ends after 60 steps
+
+    machine.train_or_resume(fresh, train_dir, 100, log, resume_with)
+    assert machine.trained_steps(train_dir) == 60
+    # The resume goes through the checkpoint's train_config.json, as `lerobot-train --resume` wants.
+    machine.train_or_resume(fresh, train_dir, 100, log, resume_with)
+    assert machine.trained_steps(train_dir) == 100
+    assert [line for line in log.read_text().splitlines() if line.startswith(("fresh ", "resumed "))] == [
+        "fresh 0 60",
+        "resumed 60 100",
+    ]
+    machine.train_or_resume(fresh, train_dir, 100, log, resume_with)  # done: nothing runs
+    assert log.read_text().count("resumed") == 1
+    assert isinstance(json.loads((train_dir / "wall_s.json").read_text())["wall_s"], float)
+    with pytest.raises(SystemExit, match="started for 100 steps"):
+        machine.train_or_resume(fresh, train_dir, 200, log, resume_with)
