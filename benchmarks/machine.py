@@ -23,13 +23,13 @@ def hardware() -> str:
     return f"{model}, {len(os.sched_getaffinity(0))} CPU cores, {memory:.0f} GiB, no GPU"
 
 
-def git_commit() -> str:
-    """HEAD of this repository, with `-dirty` when tracked files have uncommitted changes."""
+def git_commit(*paths: Path) -> str:
+    """HEAD of this repository, with `-dirty` when tracked files (under `paths`, if given) have uncommitted
+    changes."""
     git = ["git", "-C", str(REPO)]
     head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False)  # nosec
-    dirty = subprocess.run(
-        [*git, "status", "--porcelain", "-uno"], capture_output=True, text=True, check=False
-    )  # nosec
+    status = [*git, "status", "--porcelain", "-uno", "--", *map(str, paths)]
+    dirty = subprocess.run(status, capture_output=True, text=True, check=False)  # nosec
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 

@@ -30,11 +30,10 @@ import fcntl
 import json
 import multiprocessing as mp
 import os
-import platform
 import shutil
-import subprocess  # nosec B404
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -43,7 +42,8 @@ import torch
 
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+import machine  # noqa: E402
 import setup_libero  # noqa: E402
 from scripted_expert import Expert, Scene, SkillFailedError, run_expert  # noqa: E402
 
@@ -280,10 +280,12 @@ def summarize(results: list[dict], descriptions: dict[int, str], demos: int) -> 
             ),
             "demos_kept": len(kept),
             "mean_episode_len": round(float(np.mean([r["length"] for r in kept])), 1) if kept else 0.0,
-            "rejected_starts": _count(
-                r["outcome"].split(": ")[1] for r in log if "eval_start_distance" not in r
+            "rejected_starts": dict(
+                Counter(r["outcome"].split(": ")[1] for r in log if "eval_start_distance" not in r)
             ),
-            "failures": _count(r["outcome"].split(":")[0] for r in rolled if r["outcome"] != "success"),
+            "failures": dict(
+                Counter(r["outcome"].split(":")[0] for r in rolled if r["outcome"] != "success")
+            ),
             "eval_start_distance_mm": _distance_summary([r["eval_start_distance"] for r in kept]),
             "worker_s_per_attempt": round(float(np.mean([r["wall_s"] for r in log])), 2) if log else 0.0,
         }
@@ -297,26 +299,16 @@ def _distance_summary(distances: list[float]) -> dict[str, float]:
     return {"min": round(float(mm.min()), 2), "median": round(float(np.median(mm)), 2)}
 
 
-def _count(items) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return counts
-
-
 def git_commit() -> str:
-    """HEAD of this repository, marked `-dirty` when the generator's own files have uncommitted changes."""
-    git = ["git", "-C", str(Path(__file__).parent)]
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False)  # nosec
-    dirty = subprocess.run([*git, "status", "--porcelain", "."], capture_output=True, text=True, check=False)  # nosec
-    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    """The repository's HEAD, `-dirty` when the generator's own files have uncommitted changes."""
+    return machine.git_commit(Path(__file__).parent)
 
 
 def update_report(path: Path, suite_name: str, suite: dict, seed: int, generator_commit: str) -> None:
     report = json.loads(path.read_text()) if path.exists() else {}
     report.update(
         {
-            "hardware": f"{platform.processor() or platform.machine()}, {mp.cpu_count()} CPU cores, no GPU",
+            "hardware": machine.hardware(),
             "git_commit": git_commit(),
             "seed": seed,
         }
