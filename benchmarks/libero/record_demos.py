@@ -34,7 +34,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -166,9 +166,9 @@ def rollout(env, pipeline: EvalPipeline, seed: int) -> tuple[dict[str, np.ndarra
     return None, "plan finished without reaching the goal"
 
 
-def run_task(job: tuple) -> dict:
+def run_task(job: tuple) -> None:
     """Worker: attempts for one task until it has `demos` successes; each outcome is staged as it happens."""
-    suite_name, task_id, demos, max_attempts, seed, image_size, staging, commit = job
+    suite_name, task_id, demos, max_attempts, seed, image_size, staging, commit, workers = job
     torch.set_num_threads(1)  # workers share the cores; threaded small tensor ops only oversubscribe them
     task_dir = Path(staging) / f"task_{task_id:02d}"
     task_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +176,7 @@ def run_task(job: tuple) -> dict:
     log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
     successes = sum(r["outcome"] == "success" for r in log)
     if successes >= demos or len(log) >= max_attempts:
-        return {"task_id": task_id, "attempts": log}
+        return
     env, config = make_env(suite_name, task_id, image_size)
     pipeline = EvalPipeline(config)
     env.reset(seed=seed)
@@ -213,6 +213,7 @@ def run_task(job: tuple) -> dict:
                 successes += 1
         record["wall_s"] = round(time.perf_counter() - start, 2)
         record["generator_commit"] = commit
+        record["workers"] = workers  # wall_s was measured sharing the machine with this many workers
         log.append(record)
         with log_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
@@ -222,7 +223,6 @@ def run_task(job: tuple) -> dict:
             flush=True,
         )
     env.close()
-    return {"task_id": task_id, "attempts": log}
 
 
 def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_size: int) -> None:
@@ -266,30 +266,34 @@ def assemble(root: Path, staging: Path, task_ids: list[int], demos: int) -> None
     )
 
 
-def summarize(results: list[dict], descriptions: dict[int, str], demos: int) -> dict:
-    tasks = {}
-    for result in sorted(results, key=lambda r: r["task_id"]):
-        log = result["attempts"]
-        rolled = [r for r in log if "eval_start_distance" in r]
-        kept = [r for r in log if r["outcome"] == "success"][:demos]
-        tasks[descriptions[result["task_id"]]] = {
-            "attempts": len(rolled),
-            "successes": sum(r["outcome"] == "success" for r in rolled),
-            "expert_success_rate": round(
-                sum(r["outcome"] == "success" for r in rolled) / max(len(rolled), 1), 4
-            ),
-            "demos_kept": len(kept),
-            "mean_episode_len": round(float(np.mean([r["length"] for r in kept])), 1) if kept else 0.0,
-            "rejected_starts": dict(
-                Counter(r["outcome"].split(": ")[1] for r in log if "eval_start_distance" not in r)
-            ),
-            "failures": dict(
-                Counter(r["outcome"].split(":")[0] for r in rolled if r["outcome"] != "success")
-            ),
-            "eval_start_distance_mm": _distance_summary([r["eval_start_distance"] for r in kept]),
-            "worker_s_per_attempt": round(float(np.mean([r["wall_s"] for r in log])), 2) if log else 0.0,
-        }
-    return tasks
+def task_summary(task_dir: Path, demos: int) -> dict:
+    """The expert's numbers for one task, from its staged attempt log (so any run, or a later one, can report)."""
+    log_path = task_dir / "attempts.jsonl"
+    log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    rolled = [r for r in log if "eval_start_distance" in r]
+    successes = sum(r["outcome"] == "success" for r in rolled)
+    kept = [r for r in log if r["outcome"] == "success"][:demos]
+    worker_s = sum(r["wall_s"] for r in log)
+    return {
+        "attempts": len(rolled),
+        "successes": successes,
+        "expert_success_rate": round(successes / max(len(rolled), 1), 4),
+        "demos_kept": len(kept),
+        "mean_episode_len": round(float(np.mean([r["length"] for r in kept])), 1) if kept else 0.0,
+        "rejected_starts": dict(Counter(r["outcome"].split(": ")[1] for r in log if r not in rolled)),
+        "failures": dict(Counter(r["outcome"].split(":")[0] for r in rolled if r["outcome"] != "success")),
+        "eval_start_distance_mm": _distance_summary([r["eval_start_distance"] for r in kept]),
+        # All attempts' time (failures and rejected starts included) per kept demo, on one worker.
+        "worker_s": round(worker_s, 1),
+        "worker_s_per_demo": round(worker_s / max(len(kept), 1), 1),
+        "workers": sorted({r["workers"] for r in log if "workers" in r}),
+        "demo_bytes": sum(_folder_bytes(task_dir / f"episode_{r['attempt']:04d}") for r in kept),
+        "generator_commits": sorted({r["generator_commit"] for r in log if "generator_commit" in r}),
+    }
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def _distance_summary(distances: list[float]) -> dict[str, float]:
@@ -304,19 +308,40 @@ def git_commit() -> str:
     return machine.git_commit(Path(__file__).parent)
 
 
-def update_report(path: Path, suite_name: str, suite: dict, seed: int, generator_commit: str) -> None:
+def update_report(path: Path, suite_name: str, tasks: dict[str, dict], seed: int, n_tasks: int) -> None:
+    """Merge these tasks' numbers into the report; once every task of the suite is in, add the suite's totals.
+
+    Tasks are merged one by one, so a suite can be generated in parts (`--task-ids`), by runs on other days."""
     report = json.loads(path.read_text()) if path.exists() else {}
-    report.update(
-        {
-            "hardware": machine.hardware(),
-            "git_commit": git_commit(),
-            "seed": seed,
-        }
-    )
-    report.setdefault("suites", {})[suite_name] = suite
-    report.setdefault("generator_commit", {})[suite_name] = generator_commit
+    if report.get("seed", seed) != seed:
+        raise SystemExit(f"{path} holds demos made with seed {report['seed']}; pass another --report")
+    report.update({"hardware": machine.hardware(), "git_commit": git_commit(), "seed": seed})
+    suite = report.setdefault("suites", {}).setdefault(suite_name, {})
+    suite.update(tasks)
+    if len(suite) == n_tasks:
+        report.setdefault("totals", {})[suite_name] = suite_totals(suite)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def suite_totals(tasks: dict[str, dict]) -> dict:
+    """Suite-wide numbers: expert success, worker time per kept demo, the rate at which the machine made demos
+    (workers x 3600 / worker seconds per demo) and the kept demos' size on disk."""
+    attempts = sum(t["attempts"] for t in tasks.values())
+    successes = sum(t["successes"] for t in tasks.values())
+    demos = sum(t["demos_kept"] for t in tasks.values())
+    worker_s_per_demo = sum(t["worker_s"] for t in tasks.values()) / max(demos, 1)
+    workers = sorted({w for t in tasks.values() for w in t["workers"]})
+    return {
+        "attempts": attempts,
+        "successes": successes,
+        "expert_success_rate": round(successes / max(attempts, 1), 4),
+        "demos_kept": demos,
+        "worker_s_per_demo": round(worker_s_per_demo, 1),
+        "workers": workers,
+        "demos_per_hour": round(3600 * workers[0] / worker_s_per_demo, 1) if len(workers) == 1 else None,
+        "demo_bytes": sum(t["demo_bytes"] for t in tasks.values()),
+    }
 
 
 def main() -> None:
@@ -372,51 +397,61 @@ def main() -> None:
         settings_path.write_text(json.dumps(settings | {"generator_commit": git_commit()}))
 
     commit = git_commit()  # once: the code this run loaded, whatever is committed while it runs
-    jobs = [
-        (args.suite, t, args.demos_per_task, max_attempts, args.seed, args.image_size, str(staging), commit)
+    jobs = {
+        t: (
+            args.suite,
+            t,
+            args.demos_per_task,
+            max_attempts,
+            args.seed,
+            args.image_size,
+            str(staging),
+            commit,
+            args.workers,
+        )
         for t in task_ids
-    ]
-    start = time.perf_counter()
-    if args.workers > 1:
-        # Not multiprocessing.Pool: its daemonic workers cannot start the dataset writer's own processes.
-        with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
-            results = list(pool.map(run_task, jobs))
-    else:
-        results = [run_task(job) for job in jobs]
-    wall = time.perf_counter() - start
-    suite_report = summarize(results, dict(enumerate(descriptions)), args.demos_per_task)
-    short = {
-        name: r["demos_kept"] for name, r in suite_report.items() if r["demos_kept"] < args.demos_per_task
     }
-    if args.report:
-        made_with = json.loads(settings_path.read_text()).get("generator_commit", "unknown")
-        update_report(args.report, args.suite, suite_report, args.seed, made_with)
-    if short:
+    start = time.perf_counter()
+    tasks = {}
+    for task_id in _run_jobs(jobs, args.workers):
+        tasks[descriptions[task_id]] = task_summary(staging / f"task_{task_id:02d}", args.demos_per_task)
+        if args.report:  # as each task finishes, so a stopped run keeps what it finished
+            update_report(
+                args.report,
+                args.suite,
+                {descriptions[task_id]: tasks[descriptions[task_id]]},
+                args.seed,
+                len(descriptions),
+            )
+    wall = time.perf_counter() - start
+    if short := {name: t["demos_kept"] for name, t in tasks.items() if t["demos_kept"] < args.demos_per_task}:
         raise SystemExit(
             f"{args.suite}: not enough successful expert episodes for {short}; dataset not assembled"
         )
     assemble(args.root, staging, task_ids, args.demos_per_task)
-    totals = suite_totals(results, args.root)
-    if args.report:
+    dataset_bytes = _folder_bytes(args.root)
+    if args.report and len(task_ids) == len(descriptions):
         report = json.loads(args.report.read_text())
-        report.setdefault("totals", {})[args.suite] = totals
+        report["totals"][args.suite]["dataset_bytes"] = dataset_bytes
         args.report.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"{args.suite}: {totals}; this run took {wall:.0f}s; dataset at {args.root}")
+    print(
+        f"{args.suite}: {len(task_ids)} tasks, {dataset_bytes / 1e6:.0f} MB at {args.root}; this run took {wall:.0f}s"
+    )
 
 
-def suite_totals(results: list[dict], root: Path) -> dict:
-    """Suite-wide numbers: expert success, worker time per kept demo (all attempts, rejected starts included)
-    and the assembled dataset's size on disk."""
-    log = [r for result in results for r in result["attempts"]]
-    rolled = [r for r in log if "eval_start_distance" in r]
-    successes = sum(r["outcome"] == "success" for r in rolled)
-    return {
-        "attempts": len(rolled),
-        "successes": successes,
-        "expert_success_rate": round(successes / max(len(rolled), 1), 4),
-        "worker_s_per_demo": round(sum(r["wall_s"] for r in log) / max(successes, 1), 1),
-        "dataset_bytes": sum(f.stat().st_size for f in root.rglob("*") if f.is_file()),
-    }
+def _run_jobs(jobs: dict[int, tuple], workers: int):
+    """Run `run_task` on every job and yield each task id as its task finishes."""
+    if workers == 1:
+        for task_id, job in jobs.items():
+            run_task(job)
+            yield task_id
+        return
+    # Not multiprocessing.Pool: its daemonic workers cannot start the dataset writer's own processes.
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(run_task, job): task_id for task_id, job in jobs.items()}
+        for future in as_completed(futures):
+            future.result()
+            yield futures[future]
 
 
 if __name__ == "__main__":

@@ -166,7 +166,12 @@ def collect(args: argparse.Namespace) -> dict:
             "demos_per_task": kept[args.suites[0]][0]
             if len({tuple(v) for v in kept.values()}) == 1
             else kept,
-            "generator_commit": {suite: demos["generator_commit"][suite] for suite in args.suites},
+            "generator_commit": {
+                suite: sorted(
+                    {c for task in demos["suites"][suite].values() for c in task["generator_commits"]}
+                )
+                for suite in args.suites
+            },
         },
         "train_steps": machine.trained_steps(train_dir(out)),
         "batch_size": cfg.batch_size,
@@ -197,7 +202,7 @@ def provenance(results: dict) -> str:
     return (
         f"Trained {results['train_steps']} steps, batch {results['batch_size']}, seed {results['seed']}, on "
         f"{data['demos_per_task']} scripted-expert demonstrations per task (`benchmarks/libero/record_demos.py`, "
-        f"generator commits {', '.join(sorted(set(data['generator_commit'].values())))}); these are **not** the "
+        f"generator commits {', '.join(sorted({c for cs in data['generator_commit'].values() for c in cs}))}); these are **not** the "
         f"human demonstrations of `lerobot/libero`. Evaluated with `lerobot-eval --env.type=libero` on LIBERO's "
         f"fixed initial states, seed {results['eval_seed']}. Hardware: {results['hardware']}; training took "
         f"{results['train_wall_s'] / 3600:.1f} h, evaluation {results['eval_wall_s'] / 3600:.1f} h "

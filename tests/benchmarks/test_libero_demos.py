@@ -248,3 +248,49 @@ def test_a_second_run_on_the_same_staging_is_refused(generated):
             [sys.executable, record_demos.__file__, *generated["args"]], capture_output=True, text=True
         )
     assert result.returncode != 0 and "another run is writing" in result.stderr
+
+
+def _stage_task(task_dir: Path, outcomes: list[str], workers: int = 2) -> None:
+    """An attempt log as `run_task` writes it, with a kept episode folder per success."""
+    task_dir.mkdir(parents=True)
+    lines = []
+    for attempt, outcome in enumerate(outcomes):
+        record = {"attempt": attempt, "seed": attempt, "outcome": outcome, "wall_s": 30.0, "workers": workers}
+        record["generator_commit"] = "abc"
+        if not outcome.startswith("rejected"):
+            record["eval_start_distance"] = 0.01
+        if outcome == "success":
+            record["length"] = 100 + attempt
+            (task_dir / f"episode_{attempt:04d}").mkdir()
+            (task_dir / f"episode_{attempt:04d}" / "video.mp4").write_bytes(b"x" * 1000)
+        lines.append(json.dumps(record) + "\n")
+    (task_dir / "attempts.jsonl").write_text("".join(lines))
+
+
+def test_report_merges_tasks_as_they_finish_and_totals_a_complete_suite(tmp_path):
+    """A suite can be generated in parts (`--task-ids`, other runs): each task's numbers come from its staged log,
+    and the suite's totals appear once every task is in."""
+    import record_demos
+
+    _stage_task(tmp_path / "task_00", ["success", "rejected start: an eval start", "timeout", "success"])
+    _stage_task(tmp_path / "task_01", ["success", "success", "success"])
+    first = record_demos.task_summary(tmp_path / "task_00", demos=2)
+    assert first["attempts"] == 3 and first["successes"] == 2 and first["expert_success_rate"] == 0.6667
+    assert first["demos_kept"] == 2 and first["mean_episode_len"] == 101.5
+    assert first["rejected_starts"] == {"an eval start": 1} and first["failures"] == {"timeout": 1}
+    assert first["worker_s_per_demo"] == 60.0 and first["demo_bytes"] == 2000 and first["workers"] == [2]
+    second = record_demos.task_summary(tmp_path / "task_01", demos=2)
+    assert second["demos_kept"] == 2 and second["demo_bytes"] == 2000  # the third success is not kept
+
+    report = tmp_path / "report.json"
+    record_demos.update_report(report, "libero_object", {"task a": first}, seed=7, n_tasks=2)
+    assert "totals" not in json.loads(report.read_text())
+    record_demos.update_report(report, "libero_object", {"task b": second}, seed=7, n_tasks=2)
+    written = json.loads(report.read_text())
+    assert set(written["suites"]["libero_object"]) == {"task a", "task b"}
+    totals = written["totals"]["libero_object"]
+    assert totals["attempts"] == 6 and totals["successes"] == 5 and totals["demos_kept"] == 4
+    assert totals["worker_s_per_demo"] == 52.5  # 7 attempts x 30 s for 4 kept demos
+    assert totals["demos_per_hour"] == pytest.approx(2 * 3600 / 52.5, abs=0.1)
+    with pytest.raises(SystemExit, match="seed 7"):
+        record_demos.update_report(report, "libero_object", {"task b": second}, seed=8, n_tasks=2)

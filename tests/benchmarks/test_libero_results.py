@@ -13,7 +13,10 @@ import run_libero  # noqa: E402
 RESULTS = {
     "hardware": "x86_64, 2 CPU cores, no GPU",
     "git_commit": "0123456789abcdef",
-    "data": {"demos_per_task": 50, "generator_commit": {"libero_object": "abc", "libero_spatial": "abc"}},
+    "data": {
+        "demos_per_task": 50,
+        "generator_commit": {"libero_object": ["abc"], "libero_spatial": ["abc", "def"]},
+    },
     "train_steps": 5000,
     "batch_size": 16,
     "seed": 1000,
