@@ -239,6 +239,9 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_s
         root=partial,
         robot_type="panda",
         use_videos=True,
+        # Frames go to the encoder as they are added: no PNG round trip and no encoder processes per episode
+        # (measured here: 2.7 s instead of 13 s per 130-frame episode with the other worker busy).
+        streaming_encoding=True,
     )
     for t in range(len(episode[ACTION])):
         dataset.add_frame({key: value[t] for key, value in episode.items()} | {"task": task})
