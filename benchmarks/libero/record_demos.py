@@ -15,9 +15,10 @@ gives how far the kept starts are from the nearest evaluation start.
 Only successful episodes are kept.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
-episodes as one-episode datasets, so videos are encoded once), workers take whole tasks, and an interrupted run continues where it stopped. Seeds are a
-function of (task, attempt), so the kept episodes do not depend on the number of workers or interruptions. Once
-every task has its demonstrations, the dataset is assembled in task and attempt order.
+episodes as one-episode datasets, so videos are encoded once), workers take whole tasks, and an interrupted run
+continues where it stopped. Seeds are a function of (task, attempt), so the kept episodes do not depend on the
+number of workers or interruptions. Each finished task is reported and assembled into its own dataset while the
+workers go on; once every task is done, the suite's dataset is those, in task order.
 
     python benchmarks/libero/record_demos.py --suite libero_object --demos-per-task 50 --workers 2 \\
         --root data/libero/libero_object --report benchmarks/results/libero_demos.json
@@ -253,16 +254,36 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_s
     partial.rename(path)  # only complete episodes ever carry the final name
 
 
+def kept_episodes(task_dir: Path, demos: int) -> list[Path]:
+    """The staged episodes a task keeps: its first `demos` successes, in attempt order."""
+    log = [json.loads(line) for line in (task_dir / "attempts.jsonl").read_text().splitlines()]
+    return [task_dir / f"episode_{r['attempt']:04d}" for r in log if r["outcome"] == "success"][:demos]
+
+
+def assemble_task(task_dir: Path, demos: int) -> Path:
+    """Aggregate a finished task's kept episodes into one dataset, `<task_dir>/dataset`, once.
+
+    Done per task as tasks finish, because aggregating appends episode videos one at a time (each append
+    rewrites the growing file): the suite is then put together from ten files per camera, not 500."""
+    dataset = task_dir / "dataset"
+    if dataset.exists() and json.loads((dataset / "meta/info.json").read_text())["total_episodes"] == demos:
+        return dataset
+    _aggregate(kept_episodes(task_dir, demos), dataset.with_name("dataset.partial"))
+    dataset.with_name("dataset.partial").rename(dataset)
+    return dataset
+
+
 def assemble(root: Path, staging: Path, task_ids: list[int], demos: int) -> None:
-    """Aggregate the staged episodes, in task then attempt order, into the dataset at `root`."""
+    """The suite's dataset at `root`: every task's dataset, in task order."""
+    _aggregate([assemble_task(staging / f"task_{t:02d}", demos) for t in task_ids], root)
+
+
+def _aggregate(parts: list[Path], root: Path) -> None:
     from lerobot.datasets.aggregate import aggregate_datasets
 
-    parts = []
-    for task_id in task_ids:
-        parts += sorted(p for p in (staging / f"task_{task_id:02d}").glob("episode_*") if p.is_dir())[:demos]
     shutil.rmtree(root, ignore_errors=True)
     aggregate_datasets(
-        repo_ids=[f"local/{p.name}" for p in parts],
+        repo_ids=[f"local/{p.parent.name}_{p.name}" for p in parts],
         roots=parts,
         aggr_repo_id=f"local/{root.name}",
         aggr_root=root,
@@ -418,6 +439,8 @@ def main() -> None:
     tasks = {}
     for task_id in _run_jobs(jobs, args.workers):
         tasks[descriptions[task_id]] = task_summary(staging / f"task_{task_id:02d}", args.demos_per_task)
+        if tasks[descriptions[task_id]]["demos_kept"] == args.demos_per_task:  # while the workers go on
+            assemble_task(staging / f"task_{task_id:02d}", args.demos_per_task)
         if args.report:  # as each task finishes, so a stopped run keeps what it finished
             update_report(
                 args.report,

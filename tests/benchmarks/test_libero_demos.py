@@ -127,6 +127,28 @@ def test_recorder_schema_matches_lerobot_libero(generated):
     assert frame["observation.images.image"].shape == (3, IMAGE_SIZE, IMAGE_SIZE)
 
 
+def test_the_suite_is_its_task_datasets_in_task_order(generated, tmp_path):
+    """Each finished task becomes a dataset of its own; the suite aggregates those, and the second part's frames
+    decode from the right place in the concatenated videos."""
+    import shutil
+
+    import record_demos
+
+    from lerobot.datasets import LeRobotDataset
+
+    staged = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
+    for task_id in (3, 5):  # the same staged episode, as two tasks
+        shutil.copytree(staged, tmp_path / f"task_{task_id:02d}", ignore=shutil.ignore_patterns("dataset"))
+    record_demos.assemble(tmp_path / "suite", tmp_path, [5, 3], demos=1)
+    assert (tmp_path / "task_03" / "dataset").is_dir() and (tmp_path / "task_05" / "dataset").is_dir()
+    suite = LeRobotDataset(repo_id="local/suite", root=tmp_path / "suite")
+    length = suite.meta.total_frames // 2
+    kept = next(r for r in generated["log"] if r["outcome"] == "success")
+    assert suite.meta.total_episodes == 2 and length == kept["length"]
+    for key in record_demos.IMAGE_KEYS:
+        assert (suite[length + 7][key] - suite[7][key]).abs().max() < 1e-6
+
+
 def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     """Same simulator state, two paths: the recorder's, and `lerobot-eval`'s (vector env from the factory, reset to
     that state, `preprocess_observation`, the LIBERO env processor, which rotates images by 180 degrees).
@@ -279,6 +301,11 @@ def test_report_merges_tasks_as_they_finish_and_totals_a_complete_suite(tmp_path
     assert first["demos_kept"] == 2 and first["mean_episode_len"] == 101.5
     assert first["rejected_starts"] == {"an eval start": 1} and first["failures"] == {"timeout": 1}
     assert first["worker_s_per_demo"] == 60.0 and first["demo_bytes"] == 2000 and first["workers"] == [2]
+    (tmp_path / "task_00" / "episode_0002.partial").mkdir()  # left by a stopped run
+    assert record_demos.kept_episodes(tmp_path / "task_00", demos=2) == [
+        tmp_path / "task_00" / "episode_0000",
+        tmp_path / "task_00" / "episode_0003",
+    ]
     second = record_demos.task_summary(tmp_path / "task_01", demos=2)
     assert second["demos_kept"] == 2 and second["demo_bytes"] == 2000  # the third success is not kept
 
