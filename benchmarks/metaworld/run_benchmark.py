@@ -10,9 +10,12 @@ Upstream defaults everywhere except what this machine needs, the same for every 
 downloaded backbone weights (`pretrained_backbone_weights=null`; ACT and Diffusion default to ImageNet weights
 fetched at run time, my_policy's default is already none).
 
-Every (policy, task) run is resumable and skipped when done, so the benchmark can be run in pieces:
+Each (policy, task) cell trains, evaluates and then commits its numbers to `benchmarks/results/metaworld/`; a cell
+whose file holds the same settings is skipped. Cells are independent (each trains from the demonstrations, which
+are deterministic by seed), so the benchmark can be run in pieces, on different days or machines:
 
-    python benchmarks/metaworld/run_benchmark.py            # everything, in order; rerun to continue
+    python benchmarks/metaworld/run_benchmark.py --policies act --tasks reach-v3   # one cell
+    python benchmarks/metaworld/run_benchmark.py            # every cell not done yet, in order; rerun to continue
     python benchmarks/metaworld/run_benchmark.py report     # metaworld.json, the chart and the MDX table
 """
 
@@ -38,6 +41,7 @@ POLICIES = {  # name -> (policy type, extra lerobot-train options)
 MULTITASK = "my_policy_multitask"
 ONE_STEP = "my_policy_1step"
 RESULTS = REPO / "benchmarks" / "results" / "metaworld.json"
+CELLS = REPO / "benchmarks" / "results" / "metaworld"
 CHART = REPO / "benchmarks" / "results" / "metaworld.png"
 MDX = REPO / "docs" / "source" / "my_policy.mdx"
 MDX_START, MDX_END = "<!-- metaworld-results:start -->", "<!-- metaworld-results:end -->"
@@ -47,14 +51,10 @@ def dataset_root(args: argparse.Namespace, task: str) -> Path:
     return args.data / f"{task}-{args.demos_per_task}"
 
 
-def demos(args: argparse.Namespace) -> None:
-    """One dataset per task, then their aggregate for the multi-task run."""
-    from lerobot.datasets.aggregate import aggregate_datasets
-
-    for task in args.tasks:
-        root = dataset_root(args, task)
-        if (root / "meta" / "info.json").exists():
-            continue
+def task_demos(args: argparse.Namespace, task: str) -> Path:
+    """The task's demonstrations (generated once) and the expert's numbers in `<out>/expert/<task>.json`."""
+    root = dataset_root(args, task)
+    if not (root / "meta" / "info.json").exists():
         machine.run_logged(
             [
                 sys.executable,
@@ -67,34 +67,65 @@ def demos(args: argparse.Namespace) -> None:
             ],
             args.out / "demos.log",
         )
+    return root
+
+
+def all_demos(args: argparse.Namespace) -> Path:
+    """Every task's demonstrations in one dataset, for the multi-task run."""
+    from lerobot.datasets.aggregate import aggregate_datasets
+
     merged = args.data / f"all-{args.demos_per_task}"
     if not (merged / "meta" / "info.json").exists():
-        roots = [dataset_root(args, task) for task in args.tasks]
+        roots = [task_demos(args, task) for task in args.tasks]
         aggregate_datasets(
             repo_ids=[f"local/{r.name}" for r in roots],
             roots=roots,
             aggr_repo_id=f"local/{merged.name}",
             aggr_root=merged,
         )
+    return merged
 
 
 def run_dir(args: argparse.Namespace, name: str, task: str) -> Path:
     return args.out / name / task
 
 
-def runs(args: argparse.Namespace) -> list[tuple[str, str, list[str], Path, str]]:
-    """(name, policy type, extra options, dataset, task) of every training run, single-task ones first."""
+def runs(args: argparse.Namespace) -> list[tuple[str, str, list[str], str]]:
+    """(name, policy type, extra options, task) of every training run asked for, single-task ones first."""
     single = [
-        (name, policy_type, extra, dataset_root(args, task), task)
+        (name, policy_type, extra, task)
         for name, (policy_type, extra) in POLICIES.items()
         for task in args.tasks
+        if name in args.policies
     ]
-    return [*single, (MULTITASK, "my_policy", [], args.data / f"all-{args.demos_per_task}", "all")]
+    return [*single, *([(MULTITASK, "my_policy", [], "all")] if MULTITASK in args.policies else [])]
 
 
-def train(
-    args: argparse.Namespace, name: str, policy_type: str, extra: list[str], data: Path, task: str
-) -> None:
+def settings(args: argparse.Namespace, task: str) -> dict:
+    """What a cell's numbers depend on; a committed cell with other settings is run again."""
+    return {
+        "demos_per_task": args.demos_per_task,
+        "demo_seed": args.demo_seed,
+        "train_steps": args.steps,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "eval_episodes_per_task": args.eval_episodes,
+        "eval_seed": args.eval_seed,
+        "tasks": args.tasks if task == "all" else [task],
+    }
+
+
+def cell_path(args: argparse.Namespace, name: str, task: str) -> Path:
+    return args.cells / f"{name}__{task}.json"
+
+
+def cell_done(args: argparse.Namespace, name: str, task: str) -> bool:
+    path = cell_path(args, name, task)
+    return path.exists() and json.loads(path.read_text())["settings"] == settings(args, task)
+
+
+def train(args: argparse.Namespace, name: str, policy_type: str, extra: list[str], task: str) -> None:
+    data = all_demos(args) if task == "all" else task_demos(args, task)
     train_dir = run_dir(args, name, task) / "train"
     fresh = [
         str(BIN / "lerobot-train"),
@@ -114,11 +145,16 @@ def train(
     machine.train_or_resume(fresh, train_dir, args.steps, run_dir(args, name, task) / "train.log", options)
 
 
-def evaluate(args: argparse.Namespace, name: str, task: str, eval_tasks: list[str], extra: list[str]) -> None:
-    """`lerobot-eval` of one checkpoint; `name` may differ from the trained run's (the one-step mode)."""
-    trained = MULTITASK if name == MULTITASK else name.replace(ONE_STEP, "my_policy")
-    checkpoint = machine.last_checkpoint(run_dir(args, trained, task) / "train")
+def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -> None:
+    """`lerobot-eval` of one checkpoint, then the cell's numbers; `name` may differ from the trained run's (the
+    one-step mode evaluates my_policy's checkpoint)."""
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.policies.factory import get_policy_class
+
+    trained = run_dir(args, MULTITASK if name == MULTITASK else name.replace(ONE_STEP, "my_policy"), task)
+    checkpoint = machine.last_checkpoint(trained / "train")
     result = run_dir(args, name, task) / "eval"
+    eval_tasks = args.tasks if task == "all" else [task]
     wanted = {"episodes": args.eval_episodes, "seed": args.eval_seed, "checkpoint": str(checkpoint)}
     command = [
         str(BIN / "lerobot-eval"),
@@ -133,17 +169,40 @@ def evaluate(args: argparse.Namespace, name: str, task: str, eval_tasks: list[st
     ]
     machine.run_unless_done(command, run_dir(args, name, task) / "eval.log", result, wanted)
 
+    config = PreTrainedConfig.from_pretrained(checkpoint)
+    policy = get_policy_class(config.type).from_pretrained(checkpoint)
+    expert = {t: json.loads((args.out / "expert" / f"{t}.json").read_text())["tasks"][t] for t in eval_tasks}
+    cell = {
+        "name": name,
+        "task": task,
+        "settings": settings(args, task),
+        "success_rate": success_rates(json.loads((result / "eval_info.json").read_text())),
+        "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),
+        "num_inference_steps": 1 if name == ONE_STEP else getattr(config, "num_inference_steps", None),
+        # The one-step cell reuses my_policy's training; its cost is counted there.
+        "train_wall_s": 0.0
+        if name == ONE_STEP
+        else json.loads((trained / "train" / "wall_s.json").read_text())["wall_s"],
+        "eval_wall_s": json.loads((result / "done.json").read_text())["wall_s"],
+        "expert_success_rate": {t: expert[t]["expert_success_rate"] for t in eval_tasks},
+        "hardware": machine.hardware(),
+        "git_commit": machine.git_commit(),
+    }
+    args.cells.mkdir(parents=True, exist_ok=True)
+    cell_path(args, name, task).write_text(json.dumps(cell, indent=2) + "\n")
+
 
 def run_all(args: argparse.Namespace) -> None:
-    demos(args)
-    for name, policy_type, extra, data, task in runs(args):
-        train(args, name, policy_type, extra, data, task)
-        if name == MULTITASK:
-            evaluate(args, name, task, args.tasks, [])
-        else:
-            evaluate(args, name, task, [task], [])
-        if name == "my_policy":
-            evaluate(args, ONE_STEP, task, [task], ["--policy.num_inference_steps=1"])
+    for name, policy_type, extra, task in runs(args):
+        cells = [(name, [])] + (
+            [(ONE_STEP, ["--policy.num_inference_steps=1"])] if name == "my_policy" else []
+        )
+        if all(cell_done(args, cell, task) for cell, _ in cells):
+            continue
+        train(args, name, policy_type, extra, task)
+        for cell, options in cells:
+            if not cell_done(args, cell, task):
+                evaluate(args, cell, task, options)
 
 
 def success_rates(info: dict) -> dict[str, float]:
@@ -155,51 +214,40 @@ def success_rates(info: dict) -> dict[str, float]:
 
 
 def collect(args: argparse.Namespace) -> dict:
-    """metaworld.json from the evaluation and training folders."""
+    """metaworld.json from the committed cells; every cell must hold the benchmark's current settings."""
     import lerobot
-    from lerobot.configs.policies import PreTrainedConfig
-    from lerobot.policies.factory import get_policy_class
 
     policies: dict[str, dict] = {}
-    names = [*POLICIES, ONE_STEP, MULTITASK]
-    for name in names:
-        tasks = ["all"] if name == MULTITASK else args.tasks
-        rates: dict[str, float] = {}
-        wall = {"train_s": 0.0, "eval_s": 0.0}
-        for task in tasks:
-            info_path = run_dir(args, name, task) / "eval" / "eval_info.json"
-            if not info_path.exists():
+    cells = []
+    for name in [*POLICIES, ONE_STEP, MULTITASK]:
+        for task in ["all"] if name == MULTITASK else args.tasks:
+            if not cell_done(args, name, task):
                 raise SystemExit(
-                    f"{name} on {task} is not evaluated yet ({info_path}): run the benchmark first"
+                    f"{name} on {task}: no result with these settings at {cell_path(args, name, task)}; run "
+                    f"`python benchmarks/metaworld/run_benchmark.py --policies {name.replace(ONE_STEP, 'my_policy')} "
+                    f"--tasks {task if task != 'all' else ','.join(args.tasks)}` first"
                 )
-            rates |= success_rates(json.loads(info_path.read_text()))
-            wall["eval_s"] += json.loads((info_path.parent / "done.json").read_text())["wall_s"]
-            trained = run_dir(args, name.replace(ONE_STEP, "my_policy"), task)
-            if name != ONE_STEP:
-                wall["train_s"] += json.loads((trained / "train" / "wall_s.json").read_text())["wall_s"]
-        checkpoint = machine.last_checkpoint(trained / "train")
-        config = PreTrainedConfig.from_pretrained(checkpoint)
-        policy = get_policy_class(config.type).from_pretrained(checkpoint)
+            cells.append(json.loads(cell_path(args, name, task).read_text()))
+        mine = [c for c in cells if c["name"] == name]
+        rates = {task: rate for c in mine for task, rate in c["success_rate"].items()}
         policies[name] = {
             "success_rate": {task: round(rates[task], 4) for task in args.tasks},
             "mean_success_rate": round(sum(rates[task] for task in args.tasks) / len(args.tasks), 4),
-            "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),
-            "num_inference_steps": getattr(config, "num_inference_steps", None) if name != ONE_STEP else 1,
-            "train_wall_s": round(wall["train_s"], 1),
-            "eval_wall_s": round(wall["eval_s"], 1),
+            "params": mine[0]["params"],
+            "num_inference_steps": mine[0]["num_inference_steps"],
+            "train_wall_s": round(sum(c["train_wall_s"] for c in mine), 1),
+            "eval_wall_s": round(sum(c["eval_wall_s"] for c in mine), 1),
         }
-    expert = {
-        task: json.loads((args.out / "expert" / f"{task}.json").read_text())["tasks"][task]
-        for task in args.tasks
-    }
+    expert = {t: r for c in cells for t, r in c["expert_success_rate"].items()}
     return {
-        "hardware": machine.hardware(),
+        "hardware": "; ".join(sorted({c["hardware"] for c in cells})),
         "upstream_version": lerobot.__version__,
         "git_commit": machine.git_commit(),
+        "cell_commits": sorted({c["git_commit"] for c in cells}),
         "data": "Meta-World scripted experts (metaworld.policies) via benchmarks/metaworld/generate_demos.py",
         "demo_seed": args.demo_seed,
         "demos_per_task": args.demos_per_task,
-        "expert_success_rate": {task: expert[task]["expert_success_rate"] for task in args.tasks},
+        "expert_success_rate": {task: expert[task] for task in args.tasks},
         "train_steps": args.steps,
         "batch_size": args.batch_size,
         "eval_episodes_per_task": args.eval_episodes,
@@ -275,8 +323,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("stage", nargs="?", choices=["all", "demos", "report"], default="all")
+    parser.add_argument("stage", nargs="?", choices=["all", "report"], default="all")
     parser.add_argument("--tasks", default=",".join(TASKS), type=lambda s: s.split(","))
+    parser.add_argument(
+        "--policies",
+        default=",".join([*POLICIES, MULTITASK]),
+        type=lambda s: s.split(","),
+        help=f"cells to run (my_policy includes its one-step evaluation); default: all of {[*POLICIES, MULTITASK]}",
+    )
     parser.add_argument("--demos-per-task", type=int, default=20)
     parser.add_argument("--demo-seed", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=2000)
@@ -288,11 +342,14 @@ def main() -> None:
     parser.add_argument("--eval-seed", type=int, default=1000)
     parser.add_argument("--data", type=Path, default=REPO / "data" / "metaworld" / "bench")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "bench_metaworld")
+    parser.add_argument("--cells", type=Path, default=CELLS, help="where each cell's numbers are committed")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--chart", type=Path, default=CHART)
     parser.add_argument("--mdx", type=Path, default=MDX)
     args = parser.parse_args()
-    {"all": run_all, "demos": demos, "report": report}[args.stage](args)
+    if unknown := set(args.policies) - {*POLICIES, MULTITASK}:
+        parser.error(f"unknown --policies {sorted(unknown)}; choose from {[*POLICIES, MULTITASK]}")
+    {"all": run_all, "report": report}[args.stage](args)
 
 
 if __name__ == "__main__":

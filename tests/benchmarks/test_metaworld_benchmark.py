@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks/metaworld"))
 
 import run_benchmark  # noqa: E402
@@ -53,17 +55,77 @@ def test_table_lists_every_task_and_policy_and_the_chart_is_written(tmp_path):
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def bench_args(tmp_path, **overrides) -> run_benchmark.argparse.Namespace:
+    values = {
+        "tasks": TASKS,
+        "policies": ["my_policy", "act", "diffusion", "my_policy_multitask"],
+        "data": tmp_path / "data",
+        "out": tmp_path / "out",
+        "cells": tmp_path / "cells",
+        "demos_per_task": 5,
+        "demo_seed": 100_000,
+        "steps": 100,
+        "batch_size": 8,
+        "seed": 1000,
+        "eval_episodes": 20,
+        "eval_seed": 1000,
+    }
+    return run_benchmark.argparse.Namespace(**values | overrides)
+
+
 def test_every_policy_trains_on_every_task_and_the_multitask_run_on_all(tmp_path):
-    args = run_benchmark.argparse.Namespace(tasks=TASKS, data=tmp_path, demos_per_task=5)
-    runs = run_benchmark.runs(args)
-    assert {(name, task) for name, _, _, _, task in runs} == {
+    runs = run_benchmark.runs(bench_args(tmp_path))
+    assert {(name, task) for name, _, _, task in runs} == {
         *((name, task) for name in ("my_policy", "act", "diffusion") for task in TASKS),
         ("my_policy_multitask", "all"),
     }
-    datasets = {data.name for *_, data, _ in runs}
-    assert datasets == {"reach-v3-5", "push-v3-5", "all-5"}
     assert all(
         "--policy.pretrained_backbone_weights=null" in extra
-        for name, _, extra, *_ in runs
+        for name, _, extra, _ in runs
         if name in ("act", "diffusion")
     )
+    only_act = run_benchmark.runs(bench_args(tmp_path, policies=["act"], tasks=["push-v3"]))
+    assert [(name, task) for name, _, _, task in only_act] == [("act", "push-v3")]
+
+
+def write_cell(args, name: str, task: str, rates: dict[str, float], **settings) -> None:
+    cell = {
+        "name": name,
+        "task": task,
+        "settings": run_benchmark.settings(args, task) | settings,
+        "success_rate": rates,
+        "params": 10,
+        "num_inference_steps": 4,
+        "train_wall_s": 100.0,
+        "eval_wall_s": 50.0,
+        "expert_success_rate": dict.fromkeys(rates, 1.0),
+        "hardware": "2 CPU cores",
+        "git_commit": f"commit-{name}",
+    }
+    args.cells.mkdir(parents=True, exist_ok=True)
+    run_benchmark.cell_path(args, name, task).write_text(run_benchmark.json.dumps(cell))
+
+
+def test_the_report_is_built_from_cells_committed_by_separate_runs(tmp_path):
+    """Cells are computed in pieces (other sessions, machines); the report needs every one of them, made with the
+    benchmark's current settings."""
+    args = bench_args(tmp_path)
+    for name, rate in [("my_policy", 0.8), ("my_policy_1step", 0.7), ("act", 0.4), ("diffusion", 0.2)]:
+        for task in TASKS:
+            write_cell(args, name, task, {task: rate})
+    assert run_benchmark.cell_done(args, "act", "push-v3")
+    assert not run_benchmark.cell_done(bench_args(tmp_path, steps=200), "act", "push-v3")
+    with pytest.raises(SystemExit, match="--policies my_policy_multitask --tasks reach-v3,push-v3"):
+        run_benchmark.collect(args)
+
+    write_cell(args, "my_policy_multitask", "all", {"reach-v3": 1.0, "push-v3": 0.5})
+    results = run_benchmark.collect(args)
+    assert results["policies"]["act"]["success_rate"] == {"reach-v3": 0.4, "push-v3": 0.4}
+    assert results["policies"]["my_policy_multitask"]["mean_success_rate"] == 0.75
+    assert results["policies"]["diffusion"]["train_wall_s"] == 200.0  # two tasks' cells
+    assert results["total_wall_s"] == 5 * 2 * 150.0 - 150.0  # the multi-task run is one cell
+    assert results["hardware"] == "2 CPU cores" and len(results["cell_commits"]) == 5
+
+    write_cell(args, "act", "push-v3", {"push-v3": 0.9}, train_steps=50)  # made with other settings
+    with pytest.raises(SystemExit, match="act on push-v3"):
+        run_benchmark.collect(args)
