@@ -174,7 +174,7 @@ def run_task(job: tuple) -> None:
     task_dir = Path(staging) / f"task_{task_id:02d}"
     task_dir.mkdir(parents=True, exist_ok=True)
     log_path = task_dir / "attempts.jsonl"
-    log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    log = read_log(task_dir)
     successes = sum(r["outcome"] == "success" for r in log)
     if successes >= demos or len(log) >= max_attempts:
         return
@@ -254,10 +254,20 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_s
     partial.rename(path)  # only complete episodes ever carry the final name
 
 
+def read_log(task_dir: Path) -> list[dict]:
+    """A task's staged attempt records, in attempt order."""
+    path = task_dir / "attempts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def kept_records(log: list[dict], demos: int) -> list[dict]:
+    """The attempts a task keeps: its first `demos` successes."""
+    return [r for r in log if r["outcome"] == "success"][:demos]
+
+
 def kept_episodes(task_dir: Path, demos: int) -> list[Path]:
-    """The staged episodes a task keeps: its first `demos` successes, in attempt order."""
-    log = [json.loads(line) for line in (task_dir / "attempts.jsonl").read_text().splitlines()]
-    return [task_dir / f"episode_{r['attempt']:04d}" for r in log if r["outcome"] == "success"][:demos]
+    """The staged episodes a task keeps, in attempt order."""
+    return [task_dir / f"episode_{r['attempt']:04d}" for r in kept_records(read_log(task_dir), demos)]
 
 
 def assemble_task(task_dir: Path, demos: int) -> Path:
@@ -292,11 +302,10 @@ def _aggregate(parts: list[Path], root: Path) -> None:
 
 def task_summary(task_dir: Path, demos: int) -> dict:
     """The expert's numbers for one task, from its staged attempt log (so any run, or a later one, can report)."""
-    log_path = task_dir / "attempts.jsonl"
-    log = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    log = read_log(task_dir)
     rolled = [r for r in log if "eval_start_distance" in r]
     successes = sum(r["outcome"] == "success" for r in rolled)
-    kept = [r for r in log if r["outcome"] == "success"][:demos]
+    kept = kept_records(log, demos)
     worker_s = sum(r["wall_s"] for r in log)
     return {
         "attempts": len(rolled),
@@ -304,7 +313,9 @@ def task_summary(task_dir: Path, demos: int) -> dict:
         "expert_success_rate": round(successes / max(len(rolled), 1), 4),
         "demos_kept": len(kept),
         "mean_episode_len": round(float(np.mean([r["length"] for r in kept])), 1) if kept else 0.0,
-        "rejected_starts": dict(Counter(r["outcome"].split(": ")[1] for r in log if r not in rolled)),
+        "rejected_starts": dict(
+            Counter(r["outcome"].split(": ")[1] for r in log if "eval_start_distance" not in r)
+        ),
         "failures": dict(Counter(r["outcome"].split(":")[0] for r in rolled if r["outcome"] != "success")),
         "eval_start_distance_mm": _distance_summary([r["eval_start_distance"] for r in kept]),
         # All attempts' time (failures and rejected starts included) per kept demo, on one worker.
