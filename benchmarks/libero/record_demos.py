@@ -386,7 +386,10 @@ def main() -> None:
     parser.add_argument(
         "--suite", required=True, help="libero_object, libero_spatial, libero_goal or libero_10"
     )
-    parser.add_argument("--task-ids", help="comma-separated task ids (default: all tasks of the suite)")
+    parser.add_argument(
+        "--task-ids",
+        help="comma-separated task ids, worked on in this order (default: all tasks of the suite)",
+    )
     parser.add_argument("--demos-per-task", type=int, default=50)
     parser.add_argument("--max-attempts", type=int, default=0, help="per task; default 3 x demos-per-task")
     parser.add_argument(
@@ -465,7 +468,7 @@ def main() -> None:
         raise SystemExit(
             f"{args.suite}: not enough successful expert episodes for {short}; dataset not assembled"
         )
-    assemble(args.root, staging, task_ids, args.demos_per_task)
+    assemble(args.root, staging, sorted(task_ids), args.demos_per_task)
     dataset_bytes = _folder_bytes(args.root)
     if args.report and len(task_ids) == len(descriptions):
         report = json.loads(args.report.read_text())
