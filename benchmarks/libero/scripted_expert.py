@@ -29,6 +29,7 @@ CORRIDOR = 0.1  # objects whose footprint comes this close to a carry path are o
 # The Panda's finger pads reach 4 mm below the grip site: grasping this high above an object's bottom keeps them
 # off the table and puts most of their 16 mm height on a flat object (butter: 17 mm tall), so it cannot slip out.
 GRASP_FLOOR = 0.008  # m
+RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
 
 
 class SkillFailedError(RuntimeError):
@@ -301,7 +302,8 @@ def _gripper_clearance(
 def pick(expert: Expert, name: str) -> Skill:
     """Approach from above, grasp and lift `name`. Objects that fit between the fingers are grasped across their
     narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
-    room); wide ones (bowls, plates) are pinched by the rim nearest the robot's base."""
+    room); wide ones (bowls, plates) are pinched by the rim, on the side nearest the robot's base that leaves the
+    open fingers clear of neighbours."""
     scene = expert.scene
     shape = scene.shape(name)
     height = shape.top - shape.bottom
@@ -323,10 +325,16 @@ def pick(expert: Expert, name: str) -> Skill:
         axis = candidates[best]
         width = float(spans[spans <= MAX_FINGER_SPAN][best])
         preshape = clearance[best] < 0.005
-    else:  # rim grasp: pinch the wall on the side facing the robot, which keeps far placements reachable
+    else:  # rim grasp: pinch the wall as near the robot's side as neighbours leave room for the open fingers
         toward = scene.base_pos()[:2] - shape.center
-        axis = toward / np.linalg.norm(toward)
-        grasp = np.array([*(shape.center + axis * shape.rim_radius), shape.top - 0.02])
+        facing = np.arctan2(toward[1], toward[0])
+        for offset in np.radians([0, 30, -30, 60, -60, 90, -90]):
+            axis = np.array([np.cos(facing + offset), np.sin(facing + offset)])
+            grasp = np.array([*(shape.center + axis * shape.rim_radius), shape.top - 0.02])
+            if _gripper_clearance(scene, name, grasp, axis, half_open) > RIM_CLEARANCE:
+                break
+        else:
+            raise SkillFailedError(f"no room for the open gripper around the rim of {name!r}")
         width, preshape = 0.0, False
     yaw = expert.grasp_yaw(axis)
     yield from expert.set_gripper(OPEN, steps=6)
