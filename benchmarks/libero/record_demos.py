@@ -148,23 +148,58 @@ def object_positions(env) -> np.ndarray:
     return np.asarray([scene.body_pos(name) for name in scene.env.objects_dict])
 
 
-def rollout(env, pipeline: EvalPipeline, seed: int) -> tuple[dict[str, np.ndarray] | None, str]:
-    """One expert attempt from `env.reset(seed)`. Returns the recorded episode (or None) and the outcome."""
-    observation, _ = env.reset(seed=seed)
+def set_cameras(env, enabled: bool) -> None:
+    """Switch LIBERO's camera observables on or off; off, a step is physics only (rendering is ~90% of its cost)."""
+    env._ensure_env()
+    inner = env._env.env
+    for name in [n for n in inner._observables if n.endswith("_image")]:
+        inner.modify_observable(name, "enabled", enabled)
+
+
+def rollout(
+    env, observation: dict, pipeline: EvalPipeline | None = None
+) -> tuple[dict[str, np.ndarray] | None, str, int]:
+    """One expert attempt from the start the env was just reset to (`observation`): the recorded episode (None
+    if failed or not recording), the outcome and the number of steps. Without a `pipeline` nothing is rendered
+    or recorded; the physics, and so the actions and the outcome, are the same. (A LIBERO reset rebuilds the
+    simulation and its render context, seconds here: the caller's reset is the only one.)"""
     expert = Expert(Scene(env))
     frames: list[dict] = []
+    steps = 0
+    if pipeline is None:
+        set_cameras(env, False)
     try:
         for action in run_expert(expert, expert.scene.env.parsed_problem["goal_state"]):
-            frames.append({**pipeline(observation, env.task_description), ACTION: action})
-            observation, _, _, _, info = env.step(action)
-            if info["is_success"]:
-                episode = {key: np.stack([f[key] for f in frames]) for key in frames[0]}
-                return episode, "success"
-            if len(frames) >= env._max_episode_steps:
-                return None, "timeout"
+            if pipeline is not None:
+                frames.append({**pipeline(observation, env.task_description), ACTION: action})
+                observation, _, _, _, info = env.step(action)
+                success = info["is_success"]
+            else:
+                env._env.step(action)
+                success = env._env.check_success()
+            steps += 1
+            if success:
+                episode = {key: np.stack([f[key] for f in frames]) for key in frames[0]} if frames else None
+                return episode, "success", steps
+            if steps >= env._max_episode_steps:
+                return None, "timeout", steps
     except SkillFailedError as error:
-        return None, f"skill failed: {error}"
-    return None, "plan finished without reaching the goal"
+        return None, f"skill failed: {error}", steps
+    finally:
+        if pipeline is None:
+            set_cameras(env, True)  # the next reset's observation needs them
+    return None, "plan finished without reaching the goal", steps
+
+
+def start_rejection(eval_starts: np.ndarray, env) -> tuple[str | None, float]:
+    """Why the env's current start may not be used (None if it may), and its distance to the nearest eval start."""
+    positions = object_positions(env)
+    distance = eval_start_distance(eval_starts, positions)
+    if distance < INIT_STATE_TOLERANCE:
+        return "rejected start: an eval start", distance
+    if outside_eval_layout(eval_starts, positions):
+        return "rejected start: outside eval layouts", distance
+    return None, distance
 
 
 def run_task(job: tuple) -> None:
@@ -189,19 +224,12 @@ def run_task(job: tuple) -> None:
         attempt = len(log)
         attempt_seed = seed + task_id * SEED_STRIDE + attempt
         start = time.perf_counter()
-        env.reset(seed=attempt_seed)
-        positions = object_positions(env)
-        distance = eval_start_distance(eval_starts, positions)
-        if distance < INIT_STATE_TOLERANCE:
-            record = {"attempt": attempt, "seed": attempt_seed, "outcome": "rejected start: an eval start"}
-        elif outside_eval_layout(eval_starts, positions):
-            record = {
-                "attempt": attempt,
-                "seed": attempt_seed,
-                "outcome": "rejected start: outside eval layouts",
-            }
+        observation, _ = env.reset(seed=attempt_seed)
+        rejection, distance = start_rejection(eval_starts, env)
+        if rejection:
+            record = {"attempt": attempt, "seed": attempt_seed, "outcome": rejection}
         else:
-            episode, outcome = rollout(env, pipeline, attempt_seed)
+            episode, outcome, _ = rollout(env, observation, pipeline)
             record = {
                 "attempt": attempt,
                 "seed": attempt_seed,

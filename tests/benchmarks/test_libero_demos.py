@@ -208,6 +208,20 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     np.testing.assert_allclose(stored[OBS_STATE].numpy(), recorded[OBS_STATE], atol=1e-6)
 
 
+def test_the_physics_only_check_gets_the_recorders_outcomes(generated):
+    """`check_expert` switches the cameras off but must replay the recorder's attempts exactly: same starts
+    (rejections included), same actions, same outcome and episode length."""
+    import check_expert
+
+    rolled = [r for r in generated["log"] if "eval_start_distance" in r]
+    result = check_expert.check_task((SUITE, TASK_ID, len(rolled), 100_000))
+    assert result["attempts"] == len(rolled)
+    assert result["successes"] == sum(r["outcome"] == "success" for r in rolled)
+    assert result["rejected_starts"] == len(generated["log"]) - len(rolled)
+    kept = [r["length"] for r in rolled if r["outcome"] == "success"]
+    assert result["mean_episode_len"] == round(float(np.mean(kept)), 1)
+
+
 def test_generation_resumes_without_redoing_attempts(generated):
     import record_demos
 
