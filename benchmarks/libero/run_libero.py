@@ -37,6 +37,9 @@ RESULTS = REPO / "benchmarks" / "results" / "libero.json"
 MDX = REPO / "docs" / "source" / "my_policy.mdx"
 MDX_START, MDX_END = "<!-- libero-results:start -->", "<!-- libero-results:end -->"
 EVAL_SEED = 1000
+# The demos' camera resolution (record_demos.py, like lerobot/libero); the env's default is 360. The policy resizes
+# any resolution, but rendering what it was trained on is both faithful and cheaper on a CPU.
+EVAL_IMAGE_SIZE = 256
 
 
 def train_dir(out: Path) -> Path:
@@ -110,6 +113,8 @@ def evaluate(args: argparse.Namespace) -> None:
             f"--policy.path={machine.last_checkpoint(train_dir(out))}",
             "--env.type=libero",
             f"--env.task={suite}",
+            f"--env.observation_height={EVAL_IMAGE_SIZE}",
+            f"--env.observation_width={EVAL_IMAGE_SIZE}",
             f"--eval.n_episodes={args.episodes_per_task}",
             f"--eval.batch_size={args.eval_batch_size}",
             f"--seed={EVAL_SEED}",
@@ -204,7 +209,7 @@ def provenance(results: dict) -> str:
         f"{data['demos_per_task']} scripted-expert demonstrations per task (`benchmarks/libero/record_demos.py`, "
         f"generator commits {', '.join(sorted({c for cs in data['generator_commit'].values() for c in cs}))}); these are **not** the "
         f"human demonstrations of `lerobot/libero`. Evaluated with `lerobot-eval --env.type=libero` on LIBERO's "
-        f"fixed initial states, seed {results['eval_seed']}. Hardware: {results['hardware']}; training took "
+        f"fixed initial states, {EVAL_IMAGE_SIZE}x{EVAL_IMAGE_SIZE} cameras, seed {results['eval_seed']}. Hardware: {results['hardware']}; training took "
         f"{results['train_wall_s'] / 3600:.1f} h, evaluation {results['eval_wall_s'] / 3600:.1f} h "
         f"(commit {results['git_commit'][:10]})."
     )
@@ -240,7 +245,7 @@ LIBERO ({", ".join(results["suites"])}), trained from scratch on a CPU.
 
 ```bash
 lerobot-eval --policy.path=lerobot/my_policy_libero --env.type=libero --env.task=libero_object \\
-  --eval.n_episodes=10 --eval.batch_size=2 --seed={results["eval_seed"]}
+  --env.observation_height={EVAL_IMAGE_SIZE} --env.observation_width={EVAL_IMAGE_SIZE} --eval.n_episodes=10 --eval.batch_size=2 --seed={results["eval_seed"]}
 ```
 
 ## Results
