@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -46,7 +47,7 @@ def check_task(job: tuple[str, int, int, int]) -> dict:
             rejected += 1
             continue
         _, outcome, steps = record_demos.rollout(env, observation)
-        outcomes[outcome.split(":")[0]] += 1
+        outcomes[re.sub(r" \[[^]]*\]", "", outcome)] += 1  # which skill failed how, without coordinates
         if outcome == "success":
             lengths.append(steps)
     env.close()
