@@ -73,9 +73,9 @@ libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object
 	$(PY) benchmarks/libero/record_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
 		--workers $(LIBERO_WORKERS) $(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json
 
-libero-expert: libero-setup  ## The expert's success per task, physics only (no rendering): LIBERO_SUITES, LIBERO_EXPERT_ATTEMPTS.
+libero-expert: libero-setup  ## The expert's success per task, physics only (no rendering): LIBERO_SUITES, LIBERO_EXPERT_ATTEMPTS [LIBERO_TASKS].
 	$(PY) benchmarks/libero/check_expert.py --suites $(LIBERO_SUITES) --attempts $(LIBERO_EXPERT_ATTEMPTS) \
-		--workers $(LIBERO_WORKERS) --report benchmarks/results/libero_expert.json
+		$(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --workers $(LIBERO_WORKERS) --report benchmarks/results/libero_expert.json
 
 libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (LIBERO_STEPS, LIBERO_BATCH; resumes).
 	$(PY) benchmarks/libero/run_libero.py train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \

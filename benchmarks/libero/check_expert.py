@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument(
         "--suites", required=True, type=lambda s: s.split(","), help="e.g. libero_goal,libero_10"
     )
+    parser.add_argument(
+        "--task-ids", help="comma-separated task ids, the same for every suite (default: all)"
+    )
     parser.add_argument("--attempts", type=int, default=10, help="usable starts per task")
     parser.add_argument("--seed", type=int, default=100_000, help="record_demos' default: the same starts")
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
@@ -83,7 +86,8 @@ def main() -> None:
     jobs = []
     for suite_name in args.suites:
         descriptions = [task.language for task in benchmark.get_benchmark_dict()[suite_name]().tasks]
-        jobs += [(suite_name, t, args.attempts, args.seed, descriptions[t]) for t in range(len(descriptions))]
+        task_ids = [int(t) for t in args.task_ids.split(",")] if args.task_ids else range(len(descriptions))
+        jobs += [(suite_name, t, args.attempts, args.seed, descriptions[t]) for t in task_ids]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
         results = list(pool.map(check_task, [job[:4] for job in jobs]))
@@ -98,6 +102,7 @@ def main() -> None:
             "seed": args.seed,
             "attempts_per_task": args.attempts,
             "expert_success_rate": round(successes / max(attempts, 1), 4),
+            "tasks_checked": len(tasks),
             "tasks_at_or_above_80_percent": sum(t["expert_success_rate"] >= 0.8 for t in tasks.values()),
             "tasks": tasks,
         }
