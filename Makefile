@@ -18,6 +18,7 @@ LIBERO_EXPERT_ATTEMPTS ?= 10
 LIBERO_SUITES ?= libero_object,libero_spatial
 LIBERO_STEPS ?= 20000
 LIBERO_BATCH ?= 16
+LIBERO_EVAL_EPISODES ?= 10
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
 .PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-publish
@@ -81,8 +82,8 @@ libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (
 	$(PY) benchmarks/libero/run_libero.py train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \
 		--batch-size $(LIBERO_BATCH)
 
-libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (10 episodes per task).
-	$(PY) benchmarks/libero/run_libero.py eval --suites $(LIBERO_SUITES)
+libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (LIBERO_EVAL_EPISODES per task).
+	$(PY) benchmarks/libero/run_libero.py eval --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
 
 libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
 	$(PY) benchmarks/libero/run_libero.py report --suites $(LIBERO_SUITES)

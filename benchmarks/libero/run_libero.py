@@ -215,17 +215,21 @@ def provenance(results: dict) -> str:
     )
 
 
-def reproduce(args: argparse.Namespace) -> str:
-    suites = ",".join(args.suites)
+def reproduce(results: dict) -> str:
+    """The make commands that produce `results`, with the settings they were produced with."""
+    suites = ",".join(results["suites"])
+    episodes = {s["n_episodes"] // len(s["per_task"]) for s in results["suites"].values()}
     return (
         "```bash\nmake setup\n"
-        + "".join(f"make libero-demos LIBERO_SUITE={suite}\n" for suite in args.suites)
-        + f"make libero-train LIBERO_SUITES={suites}\nmake libero-eval LIBERO_SUITES={suites}\n"
+        + "".join(f"make libero-demos LIBERO_SUITE={suite}\n" for suite in results["suites"])
+        + f"make libero-train LIBERO_SUITES={suites} LIBERO_STEPS={results['train_steps']} "
+        + f"LIBERO_BATCH={results['batch_size']}\n"
+        + f"make libero-eval LIBERO_SUITES={suites} LIBERO_EVAL_EPISODES={max(episodes)}\n"
         + f"make libero-report LIBERO_SUITES={suites}\n```"
     )
 
 
-def model_card(results: dict, args: argparse.Namespace) -> str:
+def model_card(results: dict) -> str:
     per_task = "\n".join(
         f"| {suite} | {task} | {100 * rate:.0f} |"
         for suite, s in results["suites"].items()
@@ -262,7 +266,7 @@ lerobot-eval --policy.path=lerobot/my_policy_libero --env.type=libero --env.task
 
 From a clone of the contribution's repository:
 
-{reproduce(args)}
+{reproduce(results)}
 
 {results["params"] / 1e6:.1f} M parameters.
 """
@@ -271,12 +275,12 @@ From a clone of the contribution's repository:
 def report(args: argparse.Namespace) -> None:
     results = collect(args)
     args.results.write_text(json.dumps(results, indent=2) + "\n")
-    section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(args)}"
+    section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(results)}"
     args.mdx.write_text(machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section))
     export = args.export
     shutil.rmtree(export, ignore_errors=True)
     shutil.copytree(machine.last_checkpoint(train_dir(args.out)), export)
-    (export / "README.md").write_text(model_card(results, args))
+    (export / "README.md").write_text(model_card(results))
     size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
     print(
         f"wrote {args.results}, {args.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%"

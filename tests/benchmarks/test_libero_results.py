@@ -1,7 +1,6 @@
 """The LIBERO results writers: JSON, MDX table and model card come from one results dict and agree."""
 
 import sys
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
@@ -25,22 +24,26 @@ RESULTS = {
     "eval_seed": 1000,
     "suites": {
         "libero_object": {"success_rate": 0.92, "n_episodes": 100, "per_task": {"a": 1.0, "b": 0.84}},
-        "libero_spatial": {"success_rate": 0.8, "n_episodes": 100, "per_task": {"c": 0.8}},
+        "libero_spatial": {"success_rate": 0.8, "n_episodes": 100, "per_task": {"c": 0.8, "d": 0.8}},
     },
     "average": 0.86,
     "eval_wall_s": 3600.0,
 }
-ARGS = Namespace(suites=["libero_object", "libero_spatial"])
 
 
 def test_table_model_card_and_mdx_carry_the_same_numbers():
     table = run_libero.results_table(RESULTS)
     assert "| libero_object | 92.0 | 100 |" in table and "| libero_spatial | 80.0 | 100 |" in table
     assert "| **Average** | **86.0** | 200 |" in table
-    card = run_libero.model_card(RESULTS, ARGS)
+    card = run_libero.model_card(RESULTS)
     assert table in card and "| libero_object | b | 84 |" in card
     assert "not** the human demonstrations of `lerobot/libero`" in card
-    assert "make libero-train LIBERO_SUITES=libero_object,libero_spatial" in card
+    # the reproduce commands carry the settings the numbers were produced with
+    assert (
+        "make libero-train LIBERO_SUITES=libero_object,libero_spatial LIBERO_STEPS=5000 LIBERO_BATCH=16"
+        in card
+    )
+    assert "make libero-eval LIBERO_SUITES=libero_object,libero_spatial LIBERO_EVAL_EPISODES=50" in card
     mdx = f"# Policy\n\n{run_libero.MDX_START}\nold table\n{run_libero.MDX_END}\n\n## After\n"
     updated = run_libero.machine.replace_section(mdx, run_libero.MDX_START, run_libero.MDX_END, table)
     assert "old table" not in updated and table in updated and updated.endswith("## After\n")
