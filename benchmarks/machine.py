@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess  # nosec B404
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,10 +85,17 @@ def trained_steps(train_dir: Path) -> int:
     return json.loads(state.read_text())["step"] if state.exists() else 0
 
 
-def train_or_resume(fresh: list[str], train_dir: Path, steps: int, log: Path, options: list[str]) -> None:
+def train_or_resume(
+    fresh: list[str],
+    train_dir: Path,
+    steps: int,
+    log: Path,
+    options: list[str],
+    launcher: Sequence[str] = (),
+) -> None:
     """Run `fresh` (a `lerobot-train` command writing to `train_dir`), or `--resume` it from its last checkpoint;
-    nothing when it has reached `steps`. `options` go to either. Training wall time accumulates in
-    `train_dir/wall_s.json`."""
+    nothing when it has reached `steps`. `options` go to either, and either runs under `launcher` (e.g.
+    `torchrun --nproc_per_node=2`) when one is given. Training wall time accumulates in `train_dir/wall_s.json`."""
     done = trained_steps(train_dir)
     if done >= steps:
         return
@@ -103,7 +111,7 @@ def train_or_resume(fresh: list[str], train_dir: Path, steps: int, log: Path, op
     else:
         shutil.rmtree(train_dir, ignore_errors=True)  # a run that never reached its first checkpoint
         command = fresh
-    wall = run_logged([*command, f"--steps={steps}", *options], log)
+    wall = run_logged([*launcher, *command, f"--steps={steps}", *options], log)
     wall_path = train_dir / "wall_s.json"
     previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
     wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))

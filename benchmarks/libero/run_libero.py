@@ -40,6 +40,7 @@ EVAL_SEED = 1000
 # The demos' camera resolution (record_demos.py, like lerobot/libero); the env's default is 360. The policy resizes
 # any resolution, but rendering what it was trained on is both faithful and cheaper on a CPU.
 EVAL_IMAGE_SIZE = 256
+LAUNCH = "train_launch.json"
 
 
 def train_dir(out: Path) -> Path:
@@ -75,8 +76,26 @@ def merged_dataset(suites: list[str]) -> Path:
     return merged
 
 
+def train_launch(out: Path) -> dict:
+    """How the training run in `out` is launched: processes and effective batch (lerobot-train's config only
+    knows the per-process batch)."""
+    path = out / LAUNCH
+    return json.loads(path.read_text()) if path.exists() else {"nproc": 1, "batch_size": None}
+
+
 def train(args: argparse.Namespace) -> None:
     dataset = merged_dataset(args.suites)
+    # One single-threaded process per core, data parallel (DDP over gloo): small convolutions parallelise better
+    # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
+    launcher = [str(BIN / "torchrun"), f"--nproc_per_node={args.nproc}"] if args.nproc > 1 else []
+    launch = {"nproc": args.nproc, "batch_size": args.batch_size}
+    if machine.trained_steps(train_dir(args.out)) and train_launch(args.out) != launch:
+        raise SystemExit(
+            f"{train_dir(args.out)} was trained with {train_launch(args.out)}; resume with the same "
+            "--nproc and --batch-size, or train in a new --out folder"
+        )
+    (args.out / LAUNCH).parent.mkdir(parents=True, exist_ok=True)
+    (args.out / LAUNCH).write_text(json.dumps(launch))
     fresh = [
         str(BIN / "lerobot-train"),
         "--policy.type=my_policy",
@@ -84,7 +103,7 @@ def train(args: argparse.Namespace) -> None:
         "--policy.push_to_hub=false",
         f"--dataset.repo_id=local/{dataset.name}",
         f"--dataset.root={dataset}",
-        f"--batch_size={args.batch_size}",
+        f"--batch_size={args.batch_size // args.nproc}",
         f"--seed={args.seed}",
         f"--num_workers={args.num_workers}",
         f"--output_dir={train_dir(args.out)}",
@@ -93,7 +112,7 @@ def train(args: argparse.Namespace) -> None:
         *args.extra,
     ]
     options = [f"--save_freq={args.save_freq}", f"--log_freq={args.log_freq}"]
-    machine.train_or_resume(fresh, train_dir(args.out), args.steps, args.out / "train.log", options)
+    machine.train_or_resume(fresh, train_dir(args.out), args.steps, args.out / "train.log", options, launcher)
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -179,7 +198,8 @@ def collect(args: argparse.Namespace) -> dict:
             },
         },
         "train_steps": machine.trained_steps(train_dir(out)),
-        "batch_size": cfg.batch_size,
+        "batch_size": cfg.batch_size * train_launch(out)["nproc"],
+        "train_processes": train_launch(out)["nproc"],
         "seed": cfg.seed,
         "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),  # not the EMA copy
         "train_wall_s": json.loads((train_dir(out) / "wall_s.json").read_text())["wall_s"],
@@ -205,7 +225,8 @@ def results_table(results: dict) -> str:
 def provenance(results: dict) -> str:
     data = results["data"]
     return (
-        f"Trained {results['train_steps']} steps, batch {results['batch_size']}, seed {results['seed']}, on "
+        f"Trained {results['train_steps']} steps, batch {results['batch_size']} "
+        f"({results.get('train_processes', 1)} data-parallel processes), seed {results['seed']}, on "
         f"{data['demos_per_task']} scripted-expert demonstrations per task (`benchmarks/libero/record_demos.py`, "
         f"generator commits {', '.join(sorted({c for cs in data['generator_commit'].values() for c in cs}))}); these are **not** the "
         f"human demonstrations of `lerobot/libero`. Evaluated with `lerobot-eval --env.type=libero` on LIBERO's "
@@ -294,14 +315,19 @@ def main() -> None:
     parser.add_argument("stage", choices=["train", "eval", "report"])
     parser.add_argument("--suites", default="libero_object,libero_spatial", type=lambda s: s.split(","))
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "libero")
-    parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--batch-size", type=int, default=16, help="effective batch, over all processes")
     parser.add_argument(
         "--eval-batch-size", type=int, default=2, help="parallel envs per task in lerobot-eval"
     )
+    parser.add_argument(
+        "--nproc", type=int, default=2, help="training processes (data parallel); 1: no torchrun"
+    )
     parser.add_argument("--seed", type=int, default=1000)
-    parser.add_argument("--num-workers", type=int, default=2)
-    parser.add_argument("--save-freq", type=int, default=1000)
+    parser.add_argument(
+        "--num-workers", type=int, default=2, help="data-loading workers per training process"
+    )
+    parser.add_argument("--save-freq", type=int, default=500)
     parser.add_argument("--log-freq", type=int, default=100)
     parser.add_argument("--episodes-per-task", type=int, default=10)
     parser.add_argument("--export", type=Path, default=REPO / "outputs" / "my_policy_libero")
@@ -309,6 +335,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--mdx", type=Path, default=MDX)
     args, args.extra = parser.parse_known_args()
+    if args.nproc < 1 or args.batch_size % args.nproc:
+        parser.error(f"--batch-size ({args.batch_size}) must be a multiple of --nproc ({args.nproc})")
     passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval."), "report": ()}[
         args.stage
     ]

@@ -86,3 +86,19 @@ def test_training_starts_resumes_and_stops_at_the_planned_steps(tmp_path):
     assert isinstance(json.loads((train_dir / "wall_s.json").read_text())["wall_s"], float)
     with pytest.raises(SystemExit, match="started for 100 steps"):
         machine.train_or_resume(fresh, train_dir, 200, log, resume_with)
+
+
+def test_fresh_and_resumed_training_run_under_the_launcher(tmp_path):
+    script = tmp_path / "lerobot-train"
+    script.write_text(f"#!{sys.executable}\n{FAKE_TRAIN}")
+    script.chmod(0o755)
+    launcher = tmp_path / "torchrun"  # stands in for `torchrun --nproc_per_node=2`
+    launcher.write_text('#!/bin/sh\necho "launched $1"\nexec "$@"\n')
+    launcher.chmod(0o755)
+    train_dir, log = tmp_path / "train", tmp_path / "train.log"
+    fresh = [str(script), f"--output_dir={train_dir}"]
+
+    for _ in range(2):
+        machine.train_or_resume(fresh, train_dir, 100, log, ["--max_per_run=60"], launcher=[str(launcher)])
+    assert machine.trained_steps(train_dir) == 100
+    assert log.read_text().count(f"launched {script}") == 2
