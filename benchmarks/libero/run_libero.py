@@ -315,7 +315,7 @@ def main() -> None:
     parser.add_argument("stage", choices=["train", "eval", "report"])
     parser.add_argument("--suites", default="libero_object,libero_spatial", type=lambda s: s.split(","))
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "libero")
-    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--batch-size", type=int, default=16, help="effective batch, over all processes")
     parser.add_argument(
         "--eval-batch-size", type=int, default=2, help="parallel envs per task in lerobot-eval"
