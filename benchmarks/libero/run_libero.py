@@ -88,13 +88,13 @@ def train(args: argparse.Namespace) -> None:
     # One single-threaded process per core, data parallel (DDP over gloo): small convolutions parallelise better
     # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
     launcher = [str(BIN / "torchrun"), f"--nproc_per_node={args.nproc}"] if args.nproc > 1 else []
-    launch = {"nproc": args.nproc, "batch_size": args.batch_size}
-    if machine.trained_steps(train_dir(args.out)) and train_launch(args.out) != launch:
+    launch, previous = {"nproc": args.nproc, "batch_size": args.batch_size}, train_launch(args.out)
+    if machine.trained_steps(train_dir(args.out)) and previous != launch:
         raise SystemExit(
-            f"{train_dir(args.out)} was trained with {train_launch(args.out)}; resume with the same "
+            f"{train_dir(args.out)} was trained with {previous}; resume with the same "
             "--nproc and --batch-size, or train in a new --out folder"
         )
-    (args.out / LAUNCH).parent.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / LAUNCH).write_text(json.dumps(launch))
     fresh = [
         str(BIN / "lerobot-train"),
@@ -159,6 +159,7 @@ def collect(args: argparse.Namespace) -> dict:
     cfg = TrainPipelineConfig.from_pretrained(machine.last_checkpoint(train_dir(out)))
     policy = MyPolicy.from_pretrained(machine.last_checkpoint(train_dir(out)))
     demos = json.loads(args.demos_report.read_text())
+    nproc = train_launch(out)["nproc"]
     suites, eval_wall = {}, 0.0
     for suite in args.suites:
         info_path = out / "eval" / suite / "eval_info.json"
@@ -198,8 +199,8 @@ def collect(args: argparse.Namespace) -> dict:
             },
         },
         "train_steps": machine.trained_steps(train_dir(out)),
-        "batch_size": cfg.batch_size * train_launch(out)["nproc"],
-        "train_processes": train_launch(out)["nproc"],
+        "batch_size": cfg.batch_size * nproc,
+        "train_processes": nproc,
         "seed": cfg.seed,
         "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),  # not the EMA copy
         "train_wall_s": json.loads((train_dir(out) / "wall_s.json").read_text())["wall_s"],
