@@ -19,9 +19,13 @@ LIBERO_SUITES ?= libero_object,libero_spatial
 LIBERO_STEPS ?= 4000
 LIBERO_BATCH ?= 16
 LIBERO_EVAL_EPISODES ?= 10
+LIBERO_TASK ?= 0
+LIBERO_CHECK_STEPS ?= 2000
+LIBERO_CHECK_EPISODES ?= 20
+LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -87,6 +91,11 @@ libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBE
 
 libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
 	$(PY) benchmarks/libero/run_libero.py report --suites $(LIBERO_SUITES)
+
+libero-check: libero-setup  ## Pipeline check: train + evaluate on one task only (LIBERO_SUITE, LIBERO_TASK, LIBERO_CHECK_STEPS).
+	$(PY) benchmarks/libero/run_libero.py train $(LIBERO_CHECK) --steps $(LIBERO_CHECK_STEPS)
+	$(PY) benchmarks/libero/run_libero.py eval $(LIBERO_CHECK) --episodes-per-task $(LIBERO_CHECK_EPISODES)
+	$(PY) benchmarks/libero/run_libero.py report $(LIBERO_CHECK)
 
 libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
 	HF_HUB_OFFLINE=0 $(PY) benchmarks/libero/publish.py outputs/my_policy_libero --repo-id lerobot/my_policy_libero

@@ -83,8 +83,33 @@ def train_launch(out: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {"nproc": 1, "batch_size": None}
 
 
+def task_episodes(dataset: Path, suite: str, task_ids: list[int]) -> list[int]:
+    """The dataset's episodes of the given tasks of `suite` (matched by their instruction)."""
+    from libero.libero import benchmark
+
+    from lerobot.datasets import LeRobotDatasetMetadata
+
+    tasks = benchmark.get_benchmark_dict()[suite]().tasks
+    if not all(0 <= t < len(tasks) for t in task_ids):
+        raise SystemExit(f"--tasks must be task ids of {suite} (0-{len(tasks) - 1}), got {task_ids}")
+    wanted = {tasks[t].language for t in task_ids}
+    meta = LeRobotDatasetMetadata(f"local/{dataset.name}", root=dataset)
+    episodes = [
+        i
+        for i, episode_tasks in zip(meta.episodes["episode_index"], meta.episodes["tasks"], strict=True)
+        if set(episode_tasks) & wanted
+    ]
+    if not episodes:
+        raise SystemExit(
+            f"{dataset} has no demonstrations of {suite} tasks {task_ids}: record them with "
+            f"`make libero-demos LIBERO_SUITE={suite} LIBERO_TASKS={','.join(map(str, task_ids))}`"
+        )
+    return episodes
+
+
 def train(args: argparse.Namespace) -> None:
     dataset = merged_dataset(args.suites)
+    only = [f"--dataset.episodes={task_episodes(dataset, args.suites[0], args.tasks)}"] if args.tasks else []
     # One single-threaded process per core, data parallel (DDP over gloo): small convolutions parallelise better
     # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
     launcher = [str(BIN / "torchrun"), f"--nproc_per_node={args.nproc}"] if args.nproc > 1 else []
@@ -109,6 +134,7 @@ def train(args: argparse.Namespace) -> None:
         f"--output_dir={train_dir(args.out)}",
         "--job_name=my_policy_libero",
         "--wandb.enable=false",
+        *only,
         *args.extra,
     ]
     options = [f"--save_freq={args.save_freq}", f"--log_freq={args.log_freq}"]
@@ -126,6 +152,7 @@ def evaluate(args: argparse.Namespace) -> None:
             "episodes_per_task": args.episodes_per_task,
             "seed": EVAL_SEED,
             "extra": args.extra,
+            "tasks": args.tasks,
         }
         command = [
             str(BIN / "lerobot-eval"),
@@ -138,6 +165,7 @@ def evaluate(args: argparse.Namespace) -> None:
             f"--eval.batch_size={args.eval_batch_size}",
             f"--seed={EVAL_SEED}",
             f"--output_dir={result}",
+            *([f"--env.task_ids={args.tasks}"] if args.tasks else []),
             *args.extra,
         ]
         if not machine.run_unless_done(command, out / f"eval_{suite}.log", result, wanted):
@@ -295,8 +323,15 @@ From a clone of the contribution's repository:
 
 
 def report(args: argparse.Namespace) -> None:
-    results = collect(args)
-    args.results.write_text(json.dumps(results, indent=2) + "\n")
+    results, default = collect(args), RESULTS
+    if args.tasks:  # a check on some tasks: its own JSON, not the suite table or the published checkpoint
+        results["tasks"] = args.tasks
+        default = RESULTS.with_name(f"{args.suites[0]}_tasks{'_'.join(map(str, args.tasks))}.json")
+    path = args.results or default
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    if args.tasks:
+        print(f"wrote {path}: {100 * results['average']:.1f}% on {args.suites[0]} tasks {args.tasks}")
+        return
     section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(results)}"
     args.mdx.write_text(machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section))
     export = args.export
@@ -305,7 +340,7 @@ def report(args: argparse.Namespace) -> None:
     (export / "README.md").write_text(model_card(results))
     size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
     print(
-        f"wrote {args.results}, {args.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%"
+        f"wrote {path}, {args.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%"
     )
 
 
@@ -326,6 +361,11 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument(
+        "--tasks",
+        type=lambda s: [int(t) for t in s.split(",")],
+        help="train and evaluate on these task ids of the (single) suite only, e.g. 0 or 0,3",
+    )
+    parser.add_argument(
         "--num-workers", type=int, default=2, help="data-loading workers per training process"
     )
     parser.add_argument("--save-freq", type=int, default=500)
@@ -333,11 +373,15 @@ def main() -> None:
     parser.add_argument("--episodes-per-task", type=int, default=10)
     parser.add_argument("--export", type=Path, default=REPO / "outputs" / "my_policy_libero")
     parser.add_argument("--demos-report", type=Path, default=DEMOS_REPORT, help="written by record_demos.py")
-    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--results", type=Path, help=f"default: {RESULTS}, or <suite>_tasks<ids>.json next to it with --tasks"
+    )
     parser.add_argument("--mdx", type=Path, default=MDX)
     args, args.extra = parser.parse_known_args()
     if args.nproc < 1 or args.batch_size % args.nproc:
         parser.error(f"--batch-size ({args.batch_size}) must be a multiple of --nproc ({args.nproc})")
+    if args.tasks and len(args.suites) != 1:
+        parser.error(f"--tasks selects tasks of one suite; got --suites {','.join(args.suites)}")
     passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval."), "report": ()}[
         args.stage
     ]

@@ -149,6 +149,17 @@ def test_the_suite_is_its_task_datasets_in_task_order(generated, tmp_path):
         assert (suite[length + 7][key] - suite[7][key]).abs().max() < 1e-6
 
 
+def test_a_task_check_trains_on_that_tasks_episodes_only(generated):
+    import run_libero
+
+    root = generated["root"]
+    assert run_libero.task_episodes(root, SUITE, [TASK_ID]) == [0]
+    with pytest.raises(SystemExit, match=f"LIBERO_TASKS={TASK_ID + 1}"):
+        run_libero.task_episodes(root, SUITE, [TASK_ID + 1])  # recorded no demos of that task
+    with pytest.raises(SystemExit, match="0-9"):
+        run_libero.task_episodes(root, SUITE, [10])
+
+
 def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     """Same simulator state, two paths: the recorder's, and `lerobot-eval`'s (vector env from the factory, reset to
     that state, `preprocess_observation`, the LIBERO env processor, which rotates images by 180 degrees).
