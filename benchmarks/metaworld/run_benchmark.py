@@ -333,7 +333,7 @@ def main() -> None:
     )
     parser.add_argument("--demos-per-task", type=int, default=20)
     parser.add_argument("--demo-seed", type=int, default=100_000)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--num-workers", type=int, default=2)
