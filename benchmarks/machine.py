@@ -95,8 +95,18 @@ def train_or_resume(
 ) -> None:
     """Run `fresh` (a `lerobot-train` command writing to `train_dir`), or `--resume` it from its last checkpoint;
     nothing when it has reached `steps`. `options` go to either, and either runs under `launcher` (e.g.
-    `torchrun --nproc_per_node=2`) when one is given. Training wall time accumulates in `train_dir/wall_s.json`."""
+    `torchrun --nproc_per_node=2`) when one is given. Training wall time accumulates in `train_dir/wall_s.json`;
+    a run that was killed (e.g. at the end of a session) counts up to its last checkpoint."""
+    running = train_dir.with_name(f"{train_dir.name}.running.json")
     done = trained_steps(train_dir)
+    if running.exists():
+        started = json.loads(running.read_text())["started"]
+        if done:
+            checkpointed = (
+                last_checkpoint(train_dir).parent / "training_state" / "training_step.json"
+            ).stat()
+            _add_wall(train_dir, max(0.0, checkpointed.st_mtime - started))
+        running.unlink()
     if done >= steps:
         return
     if done:
@@ -111,7 +121,13 @@ def train_or_resume(
     else:
         shutil.rmtree(train_dir, ignore_errors=True)  # a run that never reached its first checkpoint
         command = fresh
+    running.write_text(json.dumps({"started": time.time()}))
     wall = run_logged([*launcher, *command, f"--steps={steps}", *options], log)
+    running.unlink()
+    _add_wall(train_dir, wall)
+
+
+def _add_wall(train_dir: Path, seconds: float) -> None:
     wall_path = train_dir / "wall_s.json"
     previous = json.loads(wall_path.read_text())["wall_s"] if wall_path.exists() else 0.0
-    wall_path.write_text(json.dumps({"wall_s": round(previous + wall, 1)}))
+    wall_path.write_text(json.dumps({"wall_s": round(previous + seconds, 1)}))

@@ -88,6 +88,27 @@ def test_training_starts_resumes_and_stops_at_the_planned_steps(tmp_path):
         machine.train_or_resume(fresh, train_dir, 200, log, resume_with)
 
 
+def test_a_killed_training_run_counts_its_wall_time_up_to_its_last_checkpoint(tmp_path):
+    script = tmp_path / "lerobot-train"
+    script.write_text(f"#!{sys.executable}\n{FAKE_TRAIN}")
+    script.chmod(0o755)
+    train_dir, log, running = tmp_path / "train", tmp_path / "train.log", tmp_path / "train.running.json"
+    machine.train_or_resume(
+        [str(script), f"--output_dir={train_dir}"], train_dir, 100, log, ["--max_per_run=100"]
+    )
+    wall = json.loads((train_dir / "wall_s.json").read_text())["wall_s"]
+    assert not running.exists()
+
+    # A run started at t, wrote its last checkpoint at t + 30 s and was killed before it could count its time.
+    checkpointed = (train_dir / "checkpoints/last/training_state/training_step.json").stat().st_mtime
+    running.write_text(json.dumps({"started": checkpointed - 30}))
+    machine.train_or_resume(
+        [str(script), f"--output_dir={train_dir}"], train_dir, 100, log, ["--max_per_run=100"]
+    )
+    assert json.loads((train_dir / "wall_s.json").read_text())["wall_s"] == pytest.approx(wall + 30, abs=0.1)
+    assert not running.exists() and log.read_text().count("fresh 0 100") == 1  # nothing ran again
+
+
 def test_fresh_and_resumed_training_run_under_the_launcher(tmp_path):
     script = tmp_path / "lerobot-train"
     script.write_text(f"#!{sys.executable}\n{FAKE_TRAIN}")
