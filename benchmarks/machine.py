@@ -121,6 +121,7 @@ def train_or_resume(
     else:
         shutil.rmtree(train_dir, ignore_errors=True)  # a run that never reached its first checkpoint
         command = fresh
+    running.parent.mkdir(parents=True, exist_ok=True)
     running.write_text(json.dumps({"started": time.time()}))
     wall = run_logged([*launcher, *command, f"--steps={steps}", *options], log)
     running.unlink()

@@ -92,7 +92,8 @@ def test_a_killed_training_run_counts_its_wall_time_up_to_its_last_checkpoint(tm
     script = tmp_path / "lerobot-train"
     script.write_text(f"#!{sys.executable}\n{FAKE_TRAIN}")
     script.chmod(0o755)
-    train_dir, log, running = tmp_path / "train", tmp_path / "train.log", tmp_path / "train.running.json"
+    run = tmp_path / "not_made_yet"  # like a benchmark cell's folder before its first run
+    train_dir, log, running = run / "train", run / "train.log", run / "train.running.json"
     machine.train_or_resume(
         [str(script), f"--output_dir={train_dir}"], train_dir, 100, log, ["--max_per_run=100"]
     )
