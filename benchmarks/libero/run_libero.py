@@ -83,13 +83,18 @@ def train_launch(out: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {"nproc": 1, "batch_size": None}
 
 
-def task_episodes(dataset: Path, suite: str, task_ids: list[int]) -> list[int]:
-    """The dataset's episodes of the given tasks of `suite` (matched by their instruction)."""
+def suite_tasks(suite: str) -> list:
+    """LIBERO's tasks of `suite`, in task-id order."""
     from libero.libero import benchmark
 
+    return benchmark.get_benchmark_dict()[suite]().tasks
+
+
+def task_episodes(dataset: Path, suite: str, task_ids: list[int]) -> list[int]:
+    """The dataset's episodes of the given tasks of `suite` (matched by their instruction)."""
     from lerobot.datasets import LeRobotDatasetMetadata
 
-    tasks = benchmark.get_benchmark_dict()[suite]().tasks
+    tasks = suite_tasks(suite)
     if not all(0 <= t < len(tasks) for t in task_ids):
         raise SystemExit(f"--tasks must be task ids of {suite} (0-{len(tasks) - 1}), got {task_ids}")
     wanted = {tasks[t].language for t in task_ids}
@@ -173,9 +178,7 @@ def evaluate(args: argparse.Namespace) -> None:
 
 
 def task_names(suite: str) -> list[str]:
-    from libero.libero import benchmark
-
-    return [task.name for task in benchmark.get_benchmark_dict()[suite]().tasks]
+    return [task.name for task in suite_tasks(suite)]
 
 
 def collect(args: argparse.Namespace) -> dict:
