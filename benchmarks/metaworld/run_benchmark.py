@@ -17,6 +17,7 @@ are deterministic by seed), so the benchmark can be run in pieces, on different 
     python benchmarks/metaworld/run_benchmark.py --policies act --tasks reach-v3   # one cell
     python benchmarks/metaworld/run_benchmark.py            # every cell not done yet, in order; rerun to continue
     python benchmarks/metaworld/run_benchmark.py report     # metaworld.json, the chart and the MDX table
+    python benchmarks/metaworld/run_benchmark.py report --partial  # the same from the cells measured so far
 """
 
 from __future__ import annotations
@@ -214,30 +215,42 @@ def success_rates(info: dict) -> dict[str, float]:
 
 
 def collect(args: argparse.Namespace) -> dict:
-    """metaworld.json from the committed cells; every cell must hold the benchmark's current settings."""
+    """metaworld.json from the committed cells; every cell must hold the benchmark's current settings.
+
+    With `args.partial`, cells not measured yet are listed under `missing_cells` instead of stopping the report, and
+    a policy's mean is null until it has every task: a side-by-side of what exists while the grid is filled in."""
     import lerobot
 
     policies: dict[str, dict] = {}
-    cells = []
+    cells, missing = [], []
     for name in [*POLICIES, ONE_STEP, MULTITASK]:
         for task in ["all"] if name == MULTITASK else args.tasks:
-            if not cell_done(args, name, task):
+            if cell_done(args, name, task):
+                cells.append(json.loads(cell_path(args, name, task).read_text()))
+            elif args.partial:
+                missing.append(f"{name} on {task}")
+            else:
                 raise SystemExit(
                     f"{name} on {task}: no result with these settings at {cell_path(args, name, task)}; run "
                     f"`python benchmarks/metaworld/run_benchmark.py --policies {name.replace(ONE_STEP, 'my_policy')} "
-                    f"--tasks {task if task != 'all' else ','.join(args.tasks)}` first"
+                    f"--tasks {task if task != 'all' else ','.join(args.tasks)}` first (or report with --partial)"
                 )
-            cells.append(json.loads(cell_path(args, name, task).read_text()))
-        mine = [c for c in cells if c["name"] == name]
+        if not (mine := [c for c in cells if c["name"] == name]):
+            continue
         rates = {task: rate for c in mine for task, rate in c["success_rate"].items()}
+        complete = all(task in rates for task in args.tasks)
         policies[name] = {
-            "success_rate": {task: round(rates[task], 4) for task in args.tasks},
-            "mean_success_rate": round(sum(rates[task] for task in args.tasks) / len(args.tasks), 4),
+            "success_rate": {task: round(rates[task], 4) for task in args.tasks if task in rates},
+            "mean_success_rate": round(sum(rates[t] for t in args.tasks) / len(args.tasks), 4)
+            if complete
+            else None,
             "params": mine[0]["params"],
             "num_inference_steps": mine[0]["num_inference_steps"],
             "train_wall_s": round(sum(c["train_wall_s"] for c in mine), 1),
             "eval_wall_s": round(sum(c["eval_wall_s"] for c in mine), 1),
         }
+    if not cells:
+        raise SystemExit(f"no Meta-World cells in {args.cells} yet: run `make bench-metaworld` first")
     expert = {t: r for c in cells for t, r in c["expert_success_rate"].items()}
     return {
         "hardware": "; ".join(sorted({c["hardware"] for c in cells})),
@@ -247,7 +260,7 @@ def collect(args: argparse.Namespace) -> dict:
         "data": "Meta-World scripted experts (metaworld.policies) via benchmarks/metaworld/generate_demos.py",
         "demo_seed": args.demo_seed,
         "demos_per_task": args.demos_per_task,
-        "expert_success_rate": {task: expert[task] for task in args.tasks},
+        "expert_success_rate": {task: expert[task] for task in args.tasks if task in expert},
         "train_steps": args.steps,
         "batch_size": args.batch_size,
         "eval_episodes_per_task": args.eval_episodes,
@@ -256,7 +269,13 @@ def collect(args: argparse.Namespace) -> dict:
         "tasks": args.tasks,
         "policies": policies,
         "total_wall_s": round(sum(p["train_wall_s"] + p["eval_wall_s"] for p in policies.values()), 1),
+        "complete": not missing,
+        "missing_cells": missing,
     }
+
+
+def percent(rate: float | None, digits: int = 0, missing: str = "not run") -> str:
+    return missing if rate is None else f"{100 * rate:.{digits}f}%"
 
 
 def table(results: dict) -> str:
@@ -264,13 +283,13 @@ def table(results: dict) -> str:
     header = "| task | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names)
     rows = [
         f"| {task} | "
-        + " | ".join(f"{100 * results['policies'][n]['success_rate'][task]:.0f}%" for n in names)
+        + " | ".join(percent(results["policies"][n]["success_rate"].get(task)) for n in names)
         + " |"
         for task in results["tasks"]
     ]
     mean = (
         "| **mean** | "
-        + " | ".join(f"**{100 * results['policies'][n]['mean_success_rate']:.1f}%**" for n in names)
+        + " | ".join(f"**{percent(results['policies'][n]['mean_success_rate'], 1, '—')}**" for n in names)
         + " |"
     )
     return "\n".join([header, *rows, mean])
@@ -289,14 +308,16 @@ def chart(results: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 4))
     for i, name in enumerate(names):
         policy = results["policies"][name]
-        values = [100 * policy["success_rate"][t] for t in tasks] + [100 * policy["mean_success_rate"]]
+        rates = [policy["success_rate"].get(t) for t in tasks] + [policy["mean_success_rate"]]
+        values = [np.nan if r is None else 100 * r for r in rates]  # a cell not run yet has no bar
         ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width, label=name)
     ax.set_xticks(x, [*tasks, "mean"], rotation=20)
     ax.set_ylabel("success rate (%)")
     ax.set_ylim(0, 100)
     ax.set_title(
         f"Meta-World, {results['demos_per_task']} demos/task, {results['train_steps']} steps x batch "
-        f"{results['batch_size']}, {results['eval_episodes_per_task']} episodes/task ({results['hardware']})",
+        f"{results['batch_size']}, {results['eval_episodes_per_task']} episodes/task ({results['hardware']})"
+        + ("" if results["complete"] else f"; partial: {len(results['missing_cells'])} cells not run yet"),
         fontsize=8,
     )
     ax.legend(fontsize=8)
@@ -308,9 +329,15 @@ def report(args: argparse.Namespace) -> None:
     results = collect(args)
     args.results.write_text(json.dumps(results, indent=2) + "\n")
     chart(results, args.chart)
+    partial = (
+        ""
+        if results["complete"]
+        else f"**Partial grid**: {len(results['missing_cells'])} cells not run yet (`not run`); the means wait for "
+        "every task. `make bench-metaworld` continues where it stopped.\n\n"
+    )
     section = (
-        f"{table(results)}\n\n`make bench-metaworld` ({results['demos_per_task']} scripted-expert demonstrations per "
-        f"task, seeds {results['demo_seed']}+; {results['train_steps']} steps at batch {results['batch_size']}, "
+        f"{partial}{table(results)}\n\n`make bench-metaworld` ({results['demos_per_task']} scripted-expert "
+        f"demonstrations per task, seeds {results['demo_seed']}+; {results['train_steps']} steps at batch {results['batch_size']}, "
         f"seed {results['seeds']['train']}; {results['eval_episodes_per_task']} `lerobot-eval` episodes per task, "
         f"seed {results['seeds']['eval']}; {results['hardware']}; total {results['total_wall_s'] / 3600:.1f} h, "
         f"commit {results['git_commit'][:10]})."
@@ -346,6 +373,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--chart", type=Path, default=CHART)
     parser.add_argument("--mdx", type=Path, default=MDX)
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="report: list cells not run yet instead of stopping at the first",
+    )
     args = parser.parse_args()
     if unknown := set(args.policies) - {*POLICIES, MULTITASK}:
         parser.error(f"unknown --policies {sorted(unknown)}; choose from {[*POLICIES, MULTITASK]}")

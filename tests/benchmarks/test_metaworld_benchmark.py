@@ -38,6 +38,8 @@ def results() -> dict:
         "batch_size": 8,
         "eval_episodes_per_task": 20,
         "hardware": "2 CPU cores",
+        "complete": True,
+        "missing_cells": [],
     }
 
 
@@ -69,6 +71,7 @@ def bench_args(tmp_path, **overrides) -> run_benchmark.argparse.Namespace:
         "seed": 1000,
         "eval_episodes": 20,
         "eval_seed": 1000,
+        "partial": False,
     }
     return run_benchmark.argparse.Namespace(**values | overrides)
 
@@ -129,3 +132,31 @@ def test_the_report_is_built_from_cells_committed_by_separate_runs(tmp_path):
     write_cell(args, "act", "push-v3", {"push-v3": 0.9}, train_steps=50)  # made with other settings
     with pytest.raises(SystemExit, match="act on push-v3"):
         run_benchmark.collect(args)
+
+
+def test_a_partial_report_shows_the_cells_measured_so_far_and_names_the_rest(tmp_path):
+    args = bench_args(tmp_path, partial=True)
+    with pytest.raises(SystemExit, match="no Meta-World cells"):
+        run_benchmark.collect(args)
+    write_cell(args, "my_policy", "reach-v3", {"reach-v3": 0.35})
+    write_cell(args, "my_policy", "push-v3", {"push-v3": 0.25})
+    write_cell(args, "act", "reach-v3", {"reach-v3": 0.5})
+
+    results = run_benchmark.collect(args)
+    assert not results["complete"] and list(results["policies"]) == ["my_policy", "act"]
+    assert (
+        "act on push-v3" in results["missing_cells"] and "diffusion on reach-v3" in results["missing_cells"]
+    )
+    assert (
+        len(results["missing_cells"]) == 2 * 4 + 1 - 3
+    )  # 4 single-task names x 2 tasks + multi-task - measured
+    assert results["policies"]["my_policy"]["mean_success_rate"] == 0.3
+    assert results["policies"]["act"] == results["policies"]["act"] | {
+        "success_rate": {"reach-v3": 0.5},
+        "mean_success_rate": None,  # no mean over the tasks it happens to have
+    }
+    table = run_benchmark.table(results)
+    assert "| reach-v3 | 35% | 50% |" in table and "| push-v3 | 25% | not run |" in table
+    assert "| **mean** | **30.0%** | **—** |" in table
+    run_benchmark.chart(results, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
