@@ -107,6 +107,7 @@ def settings(args: argparse.Namespace, task: str) -> dict:
     return {
         "demos_per_task": args.demos_per_task,
         "demo_seed": args.demo_seed,
+        "demo_camera": "video",  # cells measured on the earlier PNG datasets (same episodes) are run again
         "train_steps": args.steps,
         "batch_size": args.batch_size,
         "seed": args.seed,
