@@ -8,8 +8,8 @@ Only successful episodes are kept.
 
 The camera is stored as video, like the Hub's LeRobot datasets, not as per-frame PNGs: in lerobot 0.6.1 every
 `delta_timestamps` query of an image-dtype dataset decodes the images of all the rows it reads
-(huggingface/lerobot#4392), so an ACT sample (100-step action chunk) cost ~590 ms here against ~26 ms from video.
-The codec's loss is a mean absolute error of ~0.009 per pixel (in [0, 1]); the state is exact.
+(huggingface/lerobot#4392): an ACT sample, with its 100-step action chunk, decodes 101 frames. The codec's loss
+is below what one step changes in the frame (tests/policies/my_policy/test_end_to_end.py); the state is exact.
 
 Seeds start at `--seed` (default 100000), far from lerobot-eval's
 (`--seed`, default 1000, + episode index), so no evaluation start is a training start.
