@@ -6,7 +6,7 @@ returns, so training data match evaluation: `observation.image` (480x480x3, alre
 task sentence per frame, and the env's fps. The expert (`metaworld.policies`) reads the simulator's full state.
 Only successful episodes are kept.
 
-The camera is stored as video, like the Hub's LeRobot datasets, not as per-frame PNGs: in lerobot 0.6.1 every
+The camera is stored as video, like the Hub's LeRobot datasets, not as PNG frames: in lerobot 0.6.1 every
 `delta_timestamps` query of an image-dtype dataset decodes the images of all the rows it reads
 (huggingface/lerobot#4392): an ACT sample, with its 100-step action chunk, decodes 101 frames. The codec's loss
 is below what one step changes in the frame (tests/policies/my_policy/test_end_to_end.py); the state is exact.
