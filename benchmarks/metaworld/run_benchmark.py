@@ -18,12 +18,19 @@ are deterministic by seed), so the benchmark can be run in pieces, on different 
     python benchmarks/metaworld/run_benchmark.py            # every cell not done yet, in order; rerun to continue
     python benchmarks/metaworld/run_benchmark.py report     # metaworld.json, the chart and the MDX table
     python benchmarks/metaworld/run_benchmark.py report --partial  # the same from the cells measured so far
+
+An ablation trains my_policy with other options into its own folders, on the same demonstrations and budget:
+
+    python benchmarks/metaworld/run_benchmark.py --policies my_policy --tasks push-v3 \
+        --my-policy-options="--policy.resize_shape=[224,224]" \
+        --cells benchmarks/results/metaworld_ablations/resize224 --out outputs/bench_metaworld_resize224
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -45,6 +52,7 @@ RESULTS = REPO / "benchmarks" / "results" / "metaworld.json"
 CELLS = REPO / "benchmarks" / "results" / "metaworld"
 CHART = REPO / "benchmarks" / "results" / "metaworld.png"
 MDX = REPO / "docs" / "source" / "my_policy.mdx"
+OUT = REPO / "outputs" / "bench_metaworld"
 MDX_START, MDX_END = "<!-- metaworld-results:start -->", "<!-- metaworld-results:end -->"
 
 
@@ -52,8 +60,13 @@ def dataset_root(args: argparse.Namespace, task: str) -> Path:
     return args.data / f"{task}-{args.demos_per_task}"
 
 
+def expert_report(args: argparse.Namespace, task: str) -> Path:
+    """The expert's numbers, next to the demonstrations they come with (ablations share both)."""
+    return args.data / f"{task}-{args.demos_per_task}.expert.json"
+
+
 def task_demos(args: argparse.Namespace, task: str) -> Path:
-    """The task's demonstrations (generated once) and the expert's numbers in `<out>/expert/<task>.json`."""
+    """The task's demonstrations, generated once, and the expert's report (`expert_report`)."""
     root = dataset_root(args, task)
     if not (root / "meta" / "info.json").exists():
         machine.run_logged(
@@ -64,7 +77,7 @@ def task_demos(args: argparse.Namespace, task: str) -> Path:
                 f"--demos-per-task={args.demos_per_task}",
                 f"--root={root}",
                 f"--seed={args.demo_seed}",
-                f"--report={args.out / 'expert' / f'{task}.json'}",
+                f"--report={expert_report(args, task)}",
             ],
             args.out / "demos.log",
         )
@@ -93,13 +106,14 @@ def run_dir(args: argparse.Namespace, name: str, task: str) -> Path:
 
 def runs(args: argparse.Namespace) -> list[tuple[str, str, list[str], str]]:
     """(name, policy type, extra options, task) of every training run asked for, single-task ones first."""
+    mine = args.my_policy_options
     single = [
-        (name, policy_type, extra, task)
+        (name, policy_type, [*extra, *(mine if policy_type == "my_policy" else [])], task)
         for name, (policy_type, extra) in POLICIES.items()
         for task in args.tasks
         if name in args.policies
     ]
-    return [*single, *([(MULTITASK, "my_policy", [], "all")] if MULTITASK in args.policies else [])]
+    return [*single, *([(MULTITASK, "my_policy", mine, "all")] if MULTITASK in args.policies else [])]
 
 
 def settings(args: argparse.Namespace, task: str) -> dict:
@@ -114,6 +128,8 @@ def settings(args: argparse.Namespace, task: str) -> dict:
         "eval_episodes_per_task": args.eval_episodes,
         "eval_seed": args.eval_seed,
         "tasks": args.tasks if task == "all" else [task],
+        # Only ablations have any, so the benchmark's own cells keep their settings.
+        **({"my_policy_options": args.my_policy_options} if args.my_policy_options else {}),
     }
 
 
@@ -173,7 +189,7 @@ def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -
 
     config = PreTrainedConfig.from_pretrained(checkpoint)
     policy = get_policy_class(config.type).from_pretrained(checkpoint)
-    expert = {t: json.loads((args.out / "expert" / f"{t}.json").read_text())["tasks"][t] for t in eval_tasks}
+    expert = {t: json.loads(expert_report(args, t).read_text())["tasks"][t] for t in eval_tasks}
     cell = {
         "name": name,
         "task": task,
@@ -369,11 +385,17 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--eval-seed", type=int, default=1000)
     parser.add_argument("--data", type=Path, default=REPO / "data" / "metaworld" / "bench")
-    parser.add_argument("--out", type=Path, default=REPO / "outputs" / "bench_metaworld")
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cells", type=Path, default=CELLS, help="where each cell's numbers are committed")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--chart", type=Path, default=CHART)
     parser.add_argument("--mdx", type=Path, default=MDX)
+    parser.add_argument(
+        "--my-policy-options",
+        default=[],
+        type=shlex.split,
+        help="ablation: extra lerobot-train options for my_policy (needs its own --cells and --out)",
+    )
     parser.add_argument(
         "--partial",
         action="store_true",
@@ -382,6 +404,8 @@ def main() -> None:
     args = parser.parse_args()
     if unknown := set(args.policies) - {*POLICIES, MULTITASK}:
         parser.error(f"unknown --policies {sorted(unknown)}; choose from {[*POLICIES, MULTITASK]}")
+    if args.my_policy_options and (args.cells == CELLS or args.out == OUT):
+        parser.error("--my-policy-options is an ablation: give it its own --cells and --out folders")
     {"all": run_all, "report": report}[args.stage](args)
 
 

@@ -72,6 +72,7 @@ def bench_args(tmp_path, **overrides) -> run_benchmark.argparse.Namespace:
         "eval_episodes": 20,
         "eval_seed": 1000,
         "partial": False,
+        "my_policy_options": [],
     }
     return run_benchmark.argparse.Namespace(**values | overrides)
 
@@ -89,6 +90,17 @@ def test_every_policy_trains_on_every_task_and_the_multitask_run_on_all(tmp_path
     )
     only_act = run_benchmark.runs(bench_args(tmp_path, policies=["act"], tasks=["push-v3"]))
     assert [(name, task) for name, _, _, task in only_act] == [("act", "push-v3")]
+
+
+def test_an_ablation_changes_only_my_policy_and_is_told_apart_from_the_benchmark_cells(tmp_path):
+    options = ["--policy.resize_shape=[224,224]"]
+    ablation = bench_args(tmp_path, my_policy_options=options)
+    extras = {(name, task): extra for name, _, extra, task in run_benchmark.runs(ablation)}
+    assert extras["my_policy", "push-v3"] == extras["my_policy_multitask", "all"] == options
+    assert options[0] not in extras["act", "push-v3"] + extras["diffusion", "push-v3"]
+    write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.5})
+    assert run_benchmark.cell_done(ablation, "my_policy", "push-v3")
+    assert not run_benchmark.cell_done(bench_args(tmp_path), "my_policy", "push-v3")
 
 
 def write_cell(args, name: str, task: str, rates: dict[str, float], **settings) -> None:
