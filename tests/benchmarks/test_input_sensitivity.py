@@ -1,0 +1,37 @@
+"""The input-sensitivity diagnostic: swapping a token group between frames moves the velocity only if the policy
+reads that group."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks/metaworld"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "policies/my_policy"))
+
+import input_sensitivity  # noqa: E402
+from my_policy_helpers import make_config, make_policy_and_processors, raw_batch  # noqa: E402
+
+
+def test_a_policy_blind_to_its_camera_shows_zero_camera_sensitivity():
+    policy, pre, _ = make_policy_and_processors(make_config())
+    batch = pre(raw_batch(policy.config, batch_size=6))  # pairs (i, i + 3) have different tasks
+    policy.eval()
+    seeing = input_sensitivity.sensitivity(policy, batch)
+    assert set(seeing) == {"camera", "state", "language"}
+    assert all(change > 0 for change in seeing.values())
+
+    for model in (policy.model, policy._inference_model()):
+        torch.nn.init.zeros_(model.image_proj.weight)
+        torch.nn.init.zeros_(model.image_proj.bias)
+    blind = input_sensitivity.sensitivity(policy, batch)
+    assert blind["camera"] == 0 and blind["state"] > 0 and blind["language"] > 0
+
+
+def test_token_groups_follow_the_memory_layout():
+    policy, _, _ = make_policy_and_processors(make_config(n_cameras=2, state=False, use_language=False))
+    n_patches = policy.model.image_pos.shape[1]
+    assert input_sensitivity.token_groups(policy) == {"camera": slice(0, 2 * n_patches)}
+    with pytest.raises(ValueError, match="even number of frames"):
+        input_sensitivity.sensitivity(policy, {"action": torch.zeros(3, 1)})
