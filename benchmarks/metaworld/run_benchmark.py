@@ -51,9 +51,11 @@ ONE_STEP = "my_policy_1step"
 RESULTS = REPO / "benchmarks" / "results" / "metaworld.json"
 CELLS = REPO / "benchmarks" / "results" / "metaworld"
 CHART = REPO / "benchmarks" / "results" / "metaworld.png"
+ABLATIONS = REPO / "benchmarks" / "results" / "metaworld_ablations"
 MDX = REPO / "docs" / "source" / "my_policy.mdx"
 OUT = REPO / "outputs" / "bench_metaworld"
 MDX_START, MDX_END = "<!-- metaworld-results:start -->", "<!-- metaworld-results:end -->"
+ABLATIONS_START, ABLATIONS_END = "<!-- metaworld-ablations:start -->", "<!-- metaworld-ablations:end -->"
 
 
 def dataset_root(args: argparse.Namespace, task: str) -> Path:
@@ -312,6 +314,25 @@ def table(results: dict) -> str:
     return "\n".join([header, *rows, mean])
 
 
+def ablation_table(args: argparse.Namespace) -> str:
+    """my_policy with one option changed against the benchmark's my_policy cell on the same task; each ablation is
+    a folder of cells (`--my-policy-options` with its own `--cells`), made with the benchmark's budget."""
+    rows = []
+    for path in sorted(args.ablations.glob("*/*.json")):
+        cell = json.loads(path.read_text())
+        name, task, options = cell["name"], cell["task"], cell["settings"].get("my_policy_options", [])
+        if cell["settings"] != settings(args, task) | {"my_policy_options": options}:
+            raise SystemExit(f"{path}: made with other settings than the benchmark's; run the ablation again")
+        base = json.loads(cell_path(args, name, task).read_text()) if cell_done(args, name, task) else None
+        rows.append(
+            f"| {task} | {name} | `{' '.join(options)}` | "
+            f"{percent(base['success_rate'][task] if base else None)} | {percent(cell['success_rate'][task])} | "
+            f"{cell['train_wall_s'] / 60:.0f} min |"
+        )
+    header = "| task | cell | option | default | with the option | training |\n|---|---|---|---:|---:|---:|"
+    return "\n".join([header, *rows])
+
+
 def chart(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -359,7 +380,15 @@ def report(args: argparse.Namespace) -> None:
         f"seed {results['seeds']['eval']}; {results['hardware']}; total {results['total_wall_s'] / 3600:.1f} h, "
         f"commit {results['git_commit'][:10]})."
     )
-    args.mdx.write_text(machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section))
+    mdx = machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section)
+    if any(args.ablations.glob("*/*.json")):
+        ablations = (
+            f"{ablation_table(args)}\n\n`python benchmarks/metaworld/run_benchmark.py --policies my_policy --tasks "
+            "<task> --my-policy-options=<option> --cells benchmarks/results/metaworld_ablations/<name> --out "
+            "outputs/bench_metaworld_<name>` (the budget, seeds and hardware of the table above)."
+        )
+        mdx = machine.replace_section(mdx, ABLATIONS_START, ABLATIONS_END, ablations)
+    args.mdx.write_text(mdx)
     print(table(results))
 
 
@@ -390,6 +419,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--chart", type=Path, default=CHART)
     parser.add_argument("--mdx", type=Path, default=MDX)
+    parser.add_argument(
+        "--ablations", type=Path, default=ABLATIONS, help="report: ablation cells, one folder each"
+    )
     parser.add_argument(
         "--my-policy-options",
         default=[],

@@ -73,6 +73,7 @@ def bench_args(tmp_path, **overrides) -> run_benchmark.argparse.Namespace:
         "eval_seed": 1000,
         "partial": False,
         "my_policy_options": [],
+        "ablations": tmp_path / "ablations",
     }
     return run_benchmark.argparse.Namespace(**values | overrides)
 
@@ -101,6 +102,27 @@ def test_an_ablation_changes_only_my_policy_and_is_told_apart_from_the_benchmark
     write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.5})
     assert run_benchmark.cell_done(ablation, "my_policy", "push-v3")
     assert not run_benchmark.cell_done(bench_args(tmp_path), "my_policy", "push-v3")
+
+
+def test_the_ablation_table_sets_each_ablation_beside_the_benchmark_cell_it_changes(tmp_path):
+    args = bench_args(tmp_path)
+    write_cell(args, "my_policy", "push-v3", {"push-v3": 0.05})
+    options = ["--policy.crop_ratio=1.0"]
+    ablation = bench_args(tmp_path, my_policy_options=options, cells=args.ablations / "no_crop")
+    write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.25})
+    write_cell(
+        bench_args(tmp_path, my_policy_options=options, cells=args.ablations / "x"),
+        "my_policy",
+        "reach-v3",
+        {"reach-v3": 0.5},
+    )
+    table = run_benchmark.ablation_table(args)
+    assert "| push-v3 | my_policy | `--policy.crop_ratio=1.0` | 5% | 25% | 2 min |" in table
+    assert "| reach-v3 | my_policy | `--policy.crop_ratio=1.0` | not run | 50% | 2 min |" in table
+
+    write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.25}, train_steps=50)  # another budget
+    with pytest.raises(SystemExit, match="no_crop/my_policy__push-v3.json: made with other settings"):
+        run_benchmark.ablation_table(args)
 
 
 def write_cell(args, name: str, task: str, rates: dict[str, float], **settings) -> None:
