@@ -436,7 +436,7 @@ def main() -> None:
     args = parser.parse_args()
     if unknown := set(args.policies) - {*POLICIES, MULTITASK}:
         parser.error(f"unknown --policies {sorted(unknown)}; choose from {[*POLICIES, MULTITASK]}")
-    if args.my_policy_options and (args.cells == CELLS or args.out == OUT):
+    if args.my_policy_options and (args.cells.resolve() == CELLS or args.out.resolve() == OUT):
         parser.error("--my-policy-options is an ablation: give it its own --cells and --out folders")
     {"all": run_all, "report": report}[args.stage](args)
 
