@@ -7,7 +7,7 @@ wherever the object's place matters (Meta-World push-v3 puts the puck and the go
 relative: mean |velocity change| / mean |velocity|, at the same noise and flow time for both frames of a pair.
 
     python benchmarks/metaworld/input_sensitivity.py outputs/bench_metaworld/my_policy/push-v3/train/checkpoints/last/pretrained_model \\
-        --dataset-root data/metaworld/bench/push-v3-20 --output benchmarks/results/metaworld_input_sensitivity/default.json
+        --dataset-root data/metaworld/bench/push-v3-20 --output benchmarks/results/metaworld_input_sensitivity/push-v3_default.json
 """
 
 from __future__ import annotations
