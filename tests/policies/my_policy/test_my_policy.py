@@ -32,6 +32,9 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}, "use_group_norm"),
         ({"n_obs_steps": 2}, "`n_obs_steps` must be 1"),
         ({"shortcut_fraction": 1.0}, "`shortcut_fraction`"),
+        ({"feature_stride": 8}, "`feature_stride` must be 16 or 32"),
+        ({"state_dropout": 1.0}, "`state_dropout`"),
+        ({"state_dropout": -0.1}, "`state_dropout`"),
     ],
 )
 def test_config_rejects_invalid_values(overrides, message):
@@ -61,6 +64,9 @@ def test_validate_features_errors():
     with pytest.raises(ValueError, match="`action`"):
         no_action.validate_features()
 
+    with pytest.raises(ValueError, match="`state_dropout`.*set it to 0"):
+        make_config(state=False, state_dropout=0.5).validate_features()
+
     mismatched = make_config(n_cameras=2)
     mismatched.input_features[camera_keys(2)[1]] = PolicyFeature(FeatureType.VISUAL, (3, 32, 32))
     with pytest.raises(ValueError, match="all cameras must share one shape"):
@@ -89,6 +95,40 @@ def test_gradients_reach_every_trainable_parameter():
     )
     missing = [name for name, p in trainable.items() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, f"no gradient reaches {missing}"
+
+
+@pytest.mark.parametrize("stride", [16, 32])
+def test_one_token_per_feature_map_cell(stride):
+    config = make_config(state=False, use_language=False, resize_shape=(64, 96), feature_stride=stride)
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    memory, _ = policy.model.encode_observation(pre(raw_batch(config)), text=None)
+    assert memory.shape[1] == (64 // stride) * (96 // stride)
+
+
+def test_state_dropout_hides_the_state_in_training_only():
+    config = make_config(use_language=False, state_dropout=0.5, dropout=0.0)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = pre(raw_batch(config, batch_size=32))
+    other_state = {**batch, OBS_STATE: batch[OBS_STATE] + 1.0}
+    x_t, t, step = torch.randn(32, config.horizon, ACTION_DIM), torch.rand(32), torch.zeros(32)
+
+    velocities, masks = [], []
+    for b in (batch, other_state):
+        torch.manual_seed(0)  # the same samples lose their state in both passes
+        memory, mask = policy.model.encode_observation(b, text=None)
+        velocities.append(policy.model.velocity(x_t, t, step, memory, mask))
+        masks.append(mask)
+    hidden = masks[0][:, -1]
+    torch.testing.assert_close(masks[0], masks[1])
+    assert 0 < hidden.sum() < 32 and not masks[0][:, :-1].any(), "only the state token is hidden"
+    moved = (velocities[0] - velocities[1]).abs().amax(dim=(1, 2)) > 1e-5
+    assert not moved[hidden].any(), "a hidden state must not change the prediction"
+    assert moved[~hidden].all()
+
+    policy.eval()
+    _, mask = policy.model.encode_observation(batch, text=None)
+    assert not mask.any(), "the state is never hidden at inference"
 
 
 def test_reduction_none_gives_one_loss_per_sample():

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.optim import AdamWConfig, CosineDecayWithWarmupSchedulerConfig
+from lerobot.utils.constants import OBS_STATE
 
 VISION_BACKBONES = ("resnet18", "resnet34", "resnet50")
 BYTE_TEXT_ENCODER = "bytes"
@@ -40,6 +41,9 @@ class MyPolicyConfig(PreTrainedConfig):
         use_group_norm: Replace BatchNorm by GroupNorm in the backbone (BatchNorm statistics are unreliable with
             the small batches this policy is sized for). Not allowed together with pretrained weights.
         use_separate_rgb_encoder_per_camera: One backbone per camera instead of one shared backbone.
+        feature_stride: Downsampling of the backbone's feature map: 32 (the full ResNet) or 16 (without its last
+            stage), which gives 4x as many, finer image tokens: small objects span more than a few pixels of
+            the policy's image, and a 16-stride map keeps where they are.
         resize_shape: (H, W) every camera image is resized to before encoding; keeps compute independent of the
             simulator's render size.
         crop_ratio: Random crop (training) / center crop (inference) of this fraction of `resize_shape`;
@@ -50,6 +54,9 @@ class MyPolicyConfig(PreTrainedConfig):
             and the Hub, or a local folder).
         max_language_tokens: Task strings are tokenized (bytes or sub-words) and padded/truncated to this length.
         use_language: Condition on the task string. Set to False for single-task datasets without instructions.
+        state_dropout: Fraction of training samples whose robot-state token is hidden from the decoder. With
+            scripted demonstrations the hand position alone predicts most of the next motion, so a policy can learn
+            to ignore its cameras; hiding the state makes it read them. Never applied at inference.
         dim_model: Width of every transformer in the policy.
         n_heads: Attention heads.
         dim_feedforward: Hidden size of the transformer MLPs.
@@ -85,6 +92,7 @@ class MyPolicyConfig(PreTrainedConfig):
     pretrained_backbone_weights: str | None = None
     use_group_norm: bool = True
     use_separate_rgb_encoder_per_camera: bool = False
+    feature_stride: int = 32
     resize_shape: tuple[int, int] = (128, 128)
     crop_ratio: float = 0.9
 
@@ -93,6 +101,9 @@ class MyPolicyConfig(PreTrainedConfig):
     text_encoder: str = BYTE_TEXT_ENCODER
     max_language_tokens: int = 96
     n_text_layers: int = 2
+
+    # Robot state.
+    state_dropout: float = 0.0
 
     # Transformers.
     dim_model: int = 256
@@ -154,6 +165,10 @@ class MyPolicyConfig(PreTrainedConfig):
             )
         if len(self.resize_shape) != 2 or min(self.resize_shape) < 32:
             raise ValueError(f"`resize_shape` must be (H, W) with both sides >= 32, got {self.resize_shape}.")
+        if self.feature_stride not in (16, 32):
+            raise ValueError(f"`feature_stride` must be 16 or 32, got {self.feature_stride}.")
+        if not 0 <= self.state_dropout < 1:
+            raise ValueError(f"`state_dropout` must be in [0, 1), got {self.state_dropout}.")
         if not 0 < self.crop_ratio <= 1:
             raise ValueError(f"`crop_ratio` must be in (0, 1], got {self.crop_ratio}.")
         if self.dim_model % self.n_heads != 0:
@@ -201,6 +216,11 @@ class MyPolicyConfig(PreTrainedConfig):
             )
         if self.action_feature is None:
             raise ValueError("MyPolicy needs an `action` ACTION feature in `output_features`.")
+        if self.state_dropout and self.robot_state_feature is None:
+            raise ValueError(
+                f"`state_dropout` ({self.state_dropout}) needs an `{OBS_STATE}` STATE feature in "
+                "`input_features`; set it to 0 for a policy without robot state."
+            )
         first_key, first = next(iter(self.image_features.items()))
         for key, feature in self.image_features.items():
             if len(feature.shape) != 3 or feature.shape[0] != 3:

@@ -253,10 +253,11 @@ class MyPolicyModel(nn.Module):
 
         n_backbones = len(self.camera_keys) if config.use_separate_rgb_encoder_per_camera else 1
         self.backbones = nn.ModuleList(_make_backbone(config) for _ in range(n_backbones))
-        feature_dim = 2048 if config.vision_backbone == "resnet50" else 512
+        # Each ResNet stage halves the resolution and doubles the channels.
+        feature_dim = (2048 if config.vision_backbone == "resnet50" else 512) * config.feature_stride // 32
         self.image_proj = nn.Conv2d(feature_dim, dim, kernel_size=1)
         crop_h, crop_w = config.crop_shape
-        n_patches = math.ceil(crop_h / 32) * math.ceil(crop_w / 32)
+        n_patches = math.ceil(crop_h / config.feature_stride) * math.ceil(crop_w / config.feature_stride)
         self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), n_patches, dim) * 0.02)
         self.resize = v2.Resize(config.resize_shape, antialias=True)
         self.random_crop = v2.RandomCrop(config.crop_shape)
@@ -310,6 +311,9 @@ class MyPolicyModel(nn.Module):
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
         image_tokens = torch.cat(tokens, dim=1)
         pad = torch.zeros(image_tokens.shape[:2], dtype=torch.bool, device=image_tokens.device)
+        if self.training and self.config.state_dropout > 0:
+            # The state token is the last one so far: hide it from the decoder for a random part of the batch.
+            pad[:, -1] = torch.rand(pad.shape[0], device=pad.device) < self.config.state_dropout
 
         if text is not None:
             ids_or_hidden, attention_mask = text
@@ -359,9 +363,10 @@ def _layer[L: (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)](
 
 
 def _make_backbone(config: MyPolicyConfig) -> nn.Module:
-    """A torchvision ResNet without its pooling and classifier: (B, 3, H, W) -> (B, C, H/32, W/32)."""
+    """A torchvision ResNet without its pooling and classifier (and without its last stage for a 16 stride):
+    (B, 3, H, W) -> (B, C, H/stride, W/stride)."""
     norm_layer = (lambda channels: nn.GroupNorm(channels // 16, channels)) if config.use_group_norm else None
     resnet = getattr(torchvision.models, config.vision_backbone)(
         weights=config.pretrained_backbone_weights, norm_layer=norm_layer
     )
-    return nn.Sequential(*list(resnet.children())[:-2])
+    return nn.Sequential(*list(resnet.children())[: -2 if config.feature_stride == 32 else -3])
