@@ -35,6 +35,7 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"feature_stride": 8}, "`feature_stride` must be 16 or 32"),
         ({"state_dropout": 1.0}, "`state_dropout`"),
         ({"state_dropout": -0.1}, "`state_dropout`"),
+        ({"noise_correlation": 1.0}, "`noise_correlation`"),
     ],
 )
 def test_config_rejects_invalid_values(overrides, message):
@@ -129,6 +130,22 @@ def test_state_dropout_hides_the_state_in_training_only():
     policy.eval()
     _, mask = policy.model.encode_observation(batch, text=None)
     assert not mask.any(), "the state is never hidden at inference"
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.9])
+def test_noise_has_unit_variance_and_the_configured_correlation_along_the_chunk(rho):
+    config = make_config(noise_correlation=rho, horizon=6, n_action_steps=2)
+    policy, _, _ = make_policy_and_processors(config)
+    torch.manual_seed(0)
+    noise = policy.model.sample_noise(20_000)
+    assert noise.shape == (20_000, 6, ACTION_DIM)
+    torch.testing.assert_close(noise.var(dim=0), torch.ones(6, ACTION_DIM), atol=0.05, rtol=0)
+    lag1 = (noise[:, 1:] * noise[:, :-1]).mean(dim=0)
+    torch.testing.assert_close(lag1, torch.full_like(lag1, rho), atol=0.05, rtol=0)
+    lag3 = (noise[:, 3:] * noise[:, :-3]).mean(dim=0)
+    torch.testing.assert_close(lag3, torch.full_like(lag3, rho**3), atol=0.05, rtol=0)
+    across_dims = (noise[..., 0] * noise[..., 1]).mean()
+    assert abs(across_dims) < 0.05, "action dimensions stay independent"
 
 
 def test_reduction_none_gives_one_loss_per_sample():

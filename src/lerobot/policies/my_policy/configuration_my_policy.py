@@ -68,6 +68,10 @@ class MyPolicyConfig(PreTrainedConfig):
             1 is the one-step mode.
         max_shortcut_steps: Finest step count the shortcut objective trains; step sizes 1, 1/2, ..., 1/max are
             learned so any power-of-two `num_inference_steps` up to it is consistent.
+        noise_correlation: Correlation between the noise of consecutive actions of a chunk (the flow starts from
+            an AR(1) Gaussian with unit variance; 0 is independent noise). Each action of a chunk otherwise picks
+            its own mode of a multi-modal demonstration (hold or descend), which gives chunks that jump between
+            modes from one step to the next; correlated noise makes the whole chunk pick one.
         shortcut_fraction: Fraction of each batch trained with the shortcut self-consistency target (the rest
             with plain flow matching).
         use_ema: Keep an exponential moving average of the weights (updated in `update()`, used at inference and
@@ -116,6 +120,7 @@ class MyPolicyConfig(PreTrainedConfig):
     num_inference_steps: int = 4
     max_shortcut_steps: int = 8
     shortcut_fraction: float = 0.25
+    noise_correlation: float = 0.0
 
     use_ema: bool = True
     ema_decay: float = 0.999
@@ -184,6 +189,8 @@ class MyPolicyConfig(PreTrainedConfig):
                 f"`num_inference_steps` ({self.num_inference_steps}) cannot exceed `max_shortcut_steps` "
                 f"({self.max_shortcut_steps}): smaller steps were never trained."
             )
+        if not 0 <= self.noise_correlation < 1:
+            raise ValueError(f"`noise_correlation` must be in [0, 1), got {self.noise_correlation}.")
         if not 0 <= self.shortcut_fraction < 1:
             raise ValueError(f"`shortcut_fraction` must be in [0, 1), got {self.shortcut_fraction}.")
         if not 0 < self.ema_decay < 1:

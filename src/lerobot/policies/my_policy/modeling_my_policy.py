@@ -131,7 +131,7 @@ class MyPolicy(PreTrainedPolicy):
         memory, memory_mask = self._observation_tokens(batch, model)
         batch_size = memory.shape[0]
         n = self.config.num_inference_steps
-        x = torch.randn(batch_size, self.config.horizon, model.action_dim, device=memory.device)
+        x = model.sample_noise(batch_size)
         step = torch.full((batch_size,), 1.0 / n, device=memory.device)
         for i in range(n):
             t = torch.full((batch_size,), i / n, device=memory.device)
@@ -187,7 +187,7 @@ class MyPolicy(PreTrainedPolicy):
         level bootstraps from the instantaneous velocity.
         """
         batch_size, device = actions.shape[0], actions.device
-        noise = torch.randn_like(actions)
+        noise = self.model.sample_noise(batch_size)
         t = torch.rand(batch_size, device=device)
         step = torch.zeros(batch_size, device=device)
         target = actions - noise
@@ -295,6 +295,17 @@ class MyPolicyModel(nn.Module):
             _layer(nn.TransformerDecoderLayer, config), config.n_decoder_layers, norm=nn.LayerNorm(dim)
         )
         self.action_out = nn.Linear(dim, action_dim)
+
+        # AR(1) noise n_0 = e_0, n_i = rho * n_{i-1} + sqrt(1 - rho^2) * e_i, written as n = L @ e for e ~ N(0, I).
+        rho, lag = config.noise_correlation, torch.arange(config.horizon)
+        noise_factor = torch.tril(rho ** (lag[:, None] - lag[None, :]).clamp(min=0).double())
+        noise_factor[:, 1:] *= math.sqrt(1 - rho**2)
+        self.register_buffer("noise_factor", noise_factor.float(), persistent=False)
+
+    def sample_noise(self, batch_size: int) -> Tensor:
+        """Source of the flow: (B, horizon, action_dim), unit variance, correlated along the chunk."""
+        noise = torch.randn(batch_size, self.config.horizon, self.action_dim, device=self.noise_factor.device)
+        return self.noise_factor @ noise
 
     def encode_observation(
         self, batch: dict[str, Tensor], text: tuple[Tensor, Tensor] | None
