@@ -59,6 +59,27 @@ def sensitivity(policy, batch: dict, seed: int = 0) -> dict[str, float]:
     return changes
 
 
+def load_frames(checkpoint: Path, dataset_root: Path, n_frames: int, seed: int) -> tuple:
+    """A trained my_policy (eval mode) and `n_frames` random frames of a local dataset, preprocessed for it, with
+    their demonstrated action chunks."""
+    from torch.utils.data import default_collate
+
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    from lerobot.policies.factory import make_pre_post_processors
+    from lerobot.policies.my_policy import MyPolicy
+
+    policy = MyPolicy.from_pretrained(checkpoint).eval()
+    preprocessor, _ = make_pre_post_processors(policy.config, pretrained_path=str(checkpoint))
+    fps = LeRobotDataset(f"local/{dataset_root.name}", root=dataset_root).meta.fps
+    dataset = LeRobotDataset(
+        f"local/{dataset_root.name}",
+        root=dataset_root,
+        delta_timestamps={"action": [i / fps for i in policy.config.action_delta_indices]},
+    )
+    frames = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n_frames]
+    return policy, preprocessor(default_collate([dataset[i] for i in frames.tolist()]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,23 +93,11 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
 
-    from torch.utils.data import default_collate
-
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
-    from lerobot.policies.factory import make_pre_post_processors
-    from lerobot.policies.my_policy import MyPolicy
-
-    policy = MyPolicy.from_pretrained(args.checkpoint).eval()
-    preprocessor, _ = make_pre_post_processors(policy.config, pretrained_path=str(args.checkpoint))
-    dataset = LeRobotDataset(f"local/{args.dataset_root.name}", root=args.dataset_root)
-    frames = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(args.seed))[
-        : 2 * args.pairs
-    ]
-    batch = preprocessor(default_collate([dataset[i] for i in frames.tolist()]))
+    policy, batch = load_frames(args.checkpoint, args.dataset_root, 2 * args.pairs, args.seed)
     result = {
         "checkpoint": str(args.checkpoint),
         "dataset_root": str(args.dataset_root),
-        "pairs": len(frames) // 2,
+        "pairs": len(batch["action"]) // 2,
         "seed": args.seed,
         "relative_velocity_change": sensitivity(policy, batch, args.seed),
         "hardware": machine.hardware(),
