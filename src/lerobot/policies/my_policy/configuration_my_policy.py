@@ -71,7 +71,7 @@ class MyPolicyConfig(PreTrainedConfig):
         noise_correlation: Correlation between the noise of consecutive actions of a chunk (the flow starts from
             an AR(1) Gaussian with unit variance; 0 is independent noise). Each action of a chunk otherwise picks
             its own mode of a multi-modal demonstration (hold or descend), which gives chunks that jump between
-            modes from one step to the next; correlated noise makes the whole chunk pick one.
+            modes from one step to the next; correlated noise makes neighbouring actions pick the same one.
         shortcut_fraction: Fraction of each batch trained with the shortcut self-consistency target (the rest
             with plain flow matching).
         use_ema: Keep an exponential moving average of the weights (updated in `update()`, used at inference and

@@ -245,6 +245,8 @@ class MyPolicy(PreTrainedPolicy):
 class MyPolicyModel(nn.Module):
     """Observation encoder + flow-matching action decoder (all trainable parts of MyPolicy)."""
 
+    noise_factor: Tensor  # a buffer, see `sample_noise`
+
     def __init__(self, config: MyPolicyConfig, pretrained_text_dim: int | None = None):
         super().__init__()
         self.config = config
