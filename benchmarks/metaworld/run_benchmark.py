@@ -315,7 +315,7 @@ def table(results: dict) -> str:
 
 
 def ablation_table(args: argparse.Namespace) -> str:
-    """my_policy with one option changed against the benchmark's my_policy cell on the same task; each ablation is
+    """my_policy with options changed against the benchmark's my_policy cell on the same task; each ablation is
     a folder of cells (`--my-policy-options` with its own `--cells`), made with the benchmark's budget."""
     rows = []
     for path in sorted(args.ablations.glob("*/*.json")):
@@ -329,7 +329,7 @@ def ablation_table(args: argparse.Namespace) -> str:
             f"{percent(base['success_rate'][task] if base else None)} | {percent(cell['success_rate'][task])} | "
             f"{cell['train_wall_s'] / 60:.0f} min |"
         )
-    header = "| task | cell | option | default | with the option | training |\n|---|---|---|---:|---:|---:|"
+    header = "| task | cell | options | default | with the options | training |\n|---|---|---|---:|---:|---:|"
     return "\n".join([header, *rows])
 
 
