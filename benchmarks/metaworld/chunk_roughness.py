@@ -13,17 +13,9 @@ predicted and demonstrated, on the same frames.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
-
 import torch
+from input_sensitivity import diagnostic_parser, load_frames, write_result
 from torch import Tensor
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import machine  # noqa: E402
-from input_sensitivity import load_frames  # noqa: E402
 
 
 def roughness(chunks: Tensor, is_pad: Tensor) -> float:
@@ -46,32 +38,18 @@ def chunk_roughness(policy, batch: dict, seed: int = 0) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("checkpoint", type=Path, help="a my_policy pretrained_model folder")
-    parser.add_argument(
-        "--dataset-root", type=Path, required=True, help="a local LeRobotDataset it was trained on"
-    )
+    parser = diagnostic_parser(__doc__)
     parser.add_argument("--frames", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
 
     policy, batch = load_frames(args.checkpoint, args.dataset_root, args.frames, args.seed)
-    result = {
-        "checkpoint": str(args.checkpoint),
-        "dataset_root": str(args.dataset_root),
+    fields = {
         "frames": len(batch["action"]),
         "seed": args.seed,
         "num_inference_steps": policy.config.num_inference_steps,
         "mean_abs_step_change": chunk_roughness(policy, batch, args.seed),
-        "hardware": machine.hardware(),
-        "git_commit": machine.git_commit(),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result["mean_abs_step_change"]))
+    write_result(args, fields, "mean_abs_step_change")
 
 
 if __name__ == "__main__":

@@ -80,32 +80,46 @@ def load_frames(checkpoint: Path, dataset_root: Path, n_frames: int, seed: int) 
     return policy, preprocessor(default_collate([dataset[i] for i in frames.tolist()]))
 
 
-def main() -> None:
+def diagnostic_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments every checkpoint diagnostic takes; each adds how many frames it reads."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("checkpoint", type=Path, help="a my_policy pretrained_model folder")
     parser.add_argument(
         "--dataset-root", type=Path, required=True, help="a local LeRobotDataset it was trained on"
     )
-    parser.add_argument("--pairs", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, required=True)
-    args = parser.parse_args()
+    return parser
 
-    policy, batch = load_frames(args.checkpoint, args.dataset_root, 2 * args.pairs, args.seed)
+
+def write_result(args: argparse.Namespace, fields: dict, measured: str) -> None:
+    """Write a diagnostic's JSON (with where it ran) and print its `measured` entry."""
     result = {
         "checkpoint": str(args.checkpoint),
         "dataset_root": str(args.dataset_root),
-        "pairs": len(batch["action"]) // 2,
-        "seed": args.seed,
-        "relative_velocity_change": sensitivity(policy, batch, args.seed),
+        **fields,
         "hardware": machine.hardware(),
         "git_commit": machine.git_commit(),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result["relative_velocity_change"]))
+    print(json.dumps(result[measured]))
+
+
+def main() -> None:
+    parser = diagnostic_parser(__doc__)
+    parser.add_argument("--pairs", type=int, default=64)
+    args = parser.parse_args()
+
+    policy, batch = load_frames(args.checkpoint, args.dataset_root, 2 * args.pairs, args.seed)
+    fields = {
+        "pairs": len(batch["action"]) // 2,
+        "seed": args.seed,
+        "relative_velocity_change": sensitivity(policy, batch, args.seed),
+    }
+    write_result(args, fields, "relative_velocity_change")
 
 
 if __name__ == "__main__":
