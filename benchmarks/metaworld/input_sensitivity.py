@@ -64,13 +64,14 @@ def load_frames(checkpoint: Path, dataset_root: Path, n_frames: int, seed: int) 
     their demonstrated action chunks."""
     from torch.utils.data import default_collate
 
+    from lerobot.datasets import LeRobotDatasetMetadata
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     from lerobot.policies.factory import make_pre_post_processors
     from lerobot.policies.my_policy import MyPolicy
 
     policy = MyPolicy.from_pretrained(checkpoint).eval()
     preprocessor, _ = make_pre_post_processors(policy.config, pretrained_path=str(checkpoint))
-    fps = LeRobotDataset(f"local/{dataset_root.name}", root=dataset_root).meta.fps
+    fps = LeRobotDatasetMetadata(f"local/{dataset_root.name}", root=dataset_root).fps
     dataset = LeRobotDataset(
         f"local/{dataset_root.name}",
         root=dataset_root,
