@@ -44,6 +44,10 @@ class MyPolicyConfig(PreTrainedConfig):
         feature_stride: Downsampling of the backbone's feature map: 32 (the full ResNet) or 16 (without its last
             stage), which gives 4x as many, finer image tokens: small objects span more than a few pixels of
             the policy's image, and a 16-stride map keeps where they are.
+        use_sincos_pos_embed: Add fixed sine-cosine position embeddings to the image tokens (2D: their cell of
+            the feature map) and to the action tokens (1D: their index in the chunk), on top of the learned ones.
+            The learned embeddings start near zero (std 0.02) and barely move in a short training, which leaves
+            the decoder unable to tell where in the image a feature is, or which action of the chunk it predicts.
         resize_shape: (H, W) every camera image is resized to before encoding; keeps compute independent of the
             simulator's render size.
         crop_ratio: Random crop (training) / center crop (inference) of this fraction of `resize_shape`;
@@ -97,6 +101,7 @@ class MyPolicyConfig(PreTrainedConfig):
     use_group_norm: bool = True
     use_separate_rgb_encoder_per_camera: bool = False
     feature_stride: int = 32
+    use_sincos_pos_embed: bool = False
     resize_shape: tuple[int, int] = (128, 128)
     crop_ratio: float = 0.9
 
@@ -172,6 +177,11 @@ class MyPolicyConfig(PreTrainedConfig):
             raise ValueError(f"`resize_shape` must be (H, W) with both sides >= 32, got {self.resize_shape}.")
         if self.feature_stride not in (16, 32):
             raise ValueError(f"`feature_stride` must be 16 or 32, got {self.feature_stride}.")
+        if self.use_sincos_pos_embed and self.dim_model % 4:
+            raise ValueError(
+                f"`use_sincos_pos_embed` splits `dim_model` into sines and cosines of two axes: it must be a "
+                f"multiple of 4, got {self.dim_model}."
+            )
         if not 0 <= self.state_dropout < 1:
             raise ValueError(f"`state_dropout` must be in [0, 1), got {self.state_dropout}.")
         if not 0 < self.crop_ratio <= 1:

@@ -41,10 +41,17 @@ from lerobot.utils.import_utils import _diffusers_available, _transformers_avail
 from .configuration_my_policy import BYTE_TEXT_ENCODER, MyPolicyConfig
 
 if TYPE_CHECKING or _diffusers_available:
-    from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+    from diffusers.models.embeddings import (
+        TimestepEmbedding,
+        Timesteps,
+        get_1d_sincos_pos_embed_from_grid,
+        get_2d_sincos_pos_embed,
+    )
 else:
     TimestepEmbedding = None
     Timesteps = None
+    get_1d_sincos_pos_embed_from_grid = None
+    get_2d_sincos_pos_embed = None
 
 if TYPE_CHECKING or _transformers_available:
     from transformers import AutoModel
@@ -245,7 +252,10 @@ class MyPolicy(PreTrainedPolicy):
 class MyPolicyModel(nn.Module):
     """Observation encoder + flow-matching action decoder (all trainable parts of MyPolicy)."""
 
-    noise_factor: Tensor  # a buffer, see `sample_noise`
+    # Buffers: see `sample_noise` and `config.use_sincos_pos_embed`.
+    noise_factor: Tensor
+    image_sincos: Tensor
+    action_sincos: Tensor
 
     def __init__(self, config: MyPolicyConfig, pretrained_text_dim: int | None = None):
         super().__init__()
@@ -259,8 +269,8 @@ class MyPolicyModel(nn.Module):
         feature_dim = (2048 if config.vision_backbone == "resnet50" else 512) * config.feature_stride // 32
         self.image_proj = nn.Conv2d(feature_dim, dim, kernel_size=1)
         crop_h, crop_w = config.crop_shape
-        n_patches = math.ceil(crop_h / config.feature_stride) * math.ceil(crop_w / config.feature_stride)
-        self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), n_patches, dim) * 0.02)
+        grid = (math.ceil(crop_h / config.feature_stride), math.ceil(crop_w / config.feature_stride))
+        self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), grid[0] * grid[1], dim) * 0.02)
         self.resize = v2.Resize(config.resize_shape, antialias=True)
         self.random_crop = v2.RandomCrop(config.crop_shape)
         self.center_crop = v2.CenterCrop(config.crop_shape)
@@ -298,6 +308,16 @@ class MyPolicyModel(nn.Module):
         )
         self.action_out = nn.Linear(dim, action_dim)
 
+        # Fixed positions, zero (and then without effect) unless `use_sincos_pos_embed`.
+        image_sincos, action_sincos = torch.zeros(grid[0] * grid[1], dim), torch.zeros(config.horizon, dim)
+        if config.use_sincos_pos_embed:
+            image_sincos = get_2d_sincos_pos_embed(dim, grid, output_type="pt")
+            action_sincos = get_1d_sincos_pos_embed_from_grid(
+                dim, torch.arange(config.horizon), output_type="pt"
+            )
+        self.register_buffer("image_sincos", image_sincos.float(), persistent=False)
+        self.register_buffer("action_sincos", action_sincos.float(), persistent=False)
+
         # AR(1) noise n_0 = e_0, n_i = rho * n_{i-1} + sqrt(1 - rho^2) * e_i, written as n = L @ e for e ~ N(0, I).
         rho, lag = config.noise_correlation, torch.arange(config.horizon)
         noise_factor = torch.tril(rho ** (lag[:, None] - lag[None, :]).clamp(min=0).double())
@@ -319,7 +339,7 @@ class MyPolicyModel(nn.Module):
             image = crop(self.resize(batch[key]))
             backbone = self.backbones[i if len(self.backbones) > 1 else 0]
             features = self.image_proj(backbone(image)).flatten(2).transpose(1, 2)
-            tokens.append(features + self.image_pos[i])
+            tokens.append(features + self.image_pos[i] + self.image_sincos)
         if self.state_proj is not None:
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
         image_tokens = torch.cat(tokens, dim=1)
@@ -352,7 +372,7 @@ class MyPolicyModel(nn.Module):
         """Velocity (B, horizon, action_dim) at time t for an integration step of size `step` (0 = instant)."""
         cond = self.time_embed(self.time_proj(t * 1000).to(x_t.dtype))
         cond = cond + self.step_embed(self.time_proj(step * 1000).to(x_t.dtype))
-        tokens = self.action_in(x_t) + self.action_pos + cond.unsqueeze(1)
+        tokens = self.action_in(x_t) + self.action_pos + self.action_sincos + cond.unsqueeze(1)
         memory = torch.cat([cond.unsqueeze(1), memory], dim=1)
         memory_mask = F.pad(memory_mask, (1, 0), value=False)
         out = self.decoder(
