@@ -34,6 +34,7 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"shortcut_fraction": 1.0}, "`shortcut_fraction`"),
         ({"feature_stride": 8}, "`feature_stride` must be 16 or 32"),
         ({"state_dropout": 1.0}, "`state_dropout`"),
+        ({"n_keypoints": -1}, "`n_keypoints`"),
         ({"state_dropout": -0.1}, "`state_dropout`"),
         ({"noise_correlation": 1.0}, "`noise_correlation`"),
         ({"use_sincos_pos_embed": True, "dim_model": 6, "n_heads": 2}, "multiple of 4"),
@@ -100,12 +101,47 @@ def test_gradients_reach_every_trainable_parameter():
 
 
 @pytest.mark.parametrize("stride", [16, 32])
-def test_one_token_per_feature_map_cell(stride):
-    config = make_config(state=False, use_language=False, resize_shape=(64, 96), feature_stride=stride)
+@pytest.mark.parametrize("n_keypoints", [0, 4])
+def test_one_token_per_feature_map_cell_and_one_keypoint_token(stride, n_keypoints):
+    config = make_config(
+        state=False, use_language=False, resize_shape=(64, 96), feature_stride=stride, n_keypoints=n_keypoints
+    )
     policy, pre, _ = make_policy_and_processors(config)
     policy.eval()
     memory, _ = policy.model.encode_observation(pre(raw_batch(config)), text=None)
-    assert memory.shape[1] == (64 // stride) * (96 // stride)
+    assert memory.shape[1] == (64 // stride) * (96 // stride) + (n_keypoints > 0)
+
+
+def test_keypoint_token_says_where_a_feature_is():
+    """A feature map with one active cell: moving that cell changes only what the keypoint token says, as the
+    feature map tokens hold the same contents in other places (their position embeddings are zeroed)."""
+    config = make_config(state=False, use_language=False, resize_shape=(64, 96), n_keypoints=8, dropout=0.0)
+    policy, pre, _ = make_policy_and_processors(config)
+    model = policy.model.eval()
+    torch.nn.init.zeros_(model.image_pos)
+    batch = pre(raw_batch(config, batch_size=1))
+    memories = []
+    for cell in [(0, 0), (1, 2)]:
+        model.backbones = torch.nn.ModuleList([_OneActiveCell(cell)])
+        memory, _ = model.encode_observation(batch, text=None)
+        memories.append(memory[0])
+    cells, keypoint = slice(0, -1), -1
+    sorted_cells = [m[cells].sort(dim=0).values for m in memories]
+    torch.testing.assert_close(sorted_cells[0], sorted_cells[1])
+    assert (memories[0][keypoint] - memories[1][keypoint]).abs().max() > 0.1
+
+
+class _OneActiveCell(torch.nn.Module):
+    """A 512-channel feature map (the size ResNet-18 gives for 64x96 crops) that is 5 in one cell, 0 elsewhere."""
+
+    def __init__(self, cell: tuple[int, int]):
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        features = image.new_zeros(image.shape[0], 512, 2, 3)
+        features[:, :, self.cell[0], self.cell[1]] = 5.0
+        return features
 
 
 @pytest.mark.parametrize("sincos", [False, True])

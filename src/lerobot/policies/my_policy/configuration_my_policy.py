@@ -48,6 +48,10 @@ class MyPolicyConfig(PreTrainedConfig):
             the feature map) and to the action tokens (1D: their index in the chunk), on top of the learned ones.
             The learned embeddings start near zero (std 0.02) and barely move in a short training, which leaves
             the decoder unable to tell where in the image a feature is, or which action of the chunk it predicts.
+        n_keypoints: Add one token per camera holding the image coordinates of this many learned keypoints (the
+            spatial soft-argmax of the feature map, Diffusion Policy's camera readout); 0 disables it. A feature
+            map token says what is in a cell of the image, a keypoint says where, to a fraction of a cell: a goal
+            marker a few pixels wide moves within one cell.
         resize_shape: (H, W) every camera image is resized to before encoding; keeps compute independent of the
             simulator's render size.
         crop_ratio: Random crop (training) / center crop (inference) of this fraction of `resize_shape`;
@@ -102,6 +106,7 @@ class MyPolicyConfig(PreTrainedConfig):
     use_separate_rgb_encoder_per_camera: bool = False
     feature_stride: int = 32
     use_sincos_pos_embed: bool = False
+    n_keypoints: int = 0
     resize_shape: tuple[int, int] = (128, 128)
     crop_ratio: float = 0.9
 
@@ -182,6 +187,8 @@ class MyPolicyConfig(PreTrainedConfig):
                 f"`use_sincos_pos_embed` splits `dim_model` into sines and cosines of two axes: it must be a "
                 f"multiple of 4, got {self.dim_model}."
             )
+        if self.n_keypoints < 0:
+            raise ValueError(f"`n_keypoints` must be >= 0 (0 disables keypoints), got {self.n_keypoints}.")
         if not 0 <= self.state_dropout < 1:
             raise ValueError(f"`state_dropout` must be in [0, 1), got {self.state_dropout}.")
         if not 0 < self.crop_ratio <= 1:

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 from torchvision.transforms import v2
 
+from lerobot.policies.diffusion.modeling_diffusion import SpatialSoftmax
 from lerobot.policies.pretrained import PreTrainedPolicy
 from lerobot.utils.constants import ACTION, OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS, OBS_STATE
 from lerobot.utils.import_utils import _diffusers_available, _transformers_available, require_package
@@ -271,6 +272,16 @@ class MyPolicyModel(nn.Module):
         crop_h, crop_w = config.crop_shape
         grid = (math.ceil(crop_h / config.feature_stride), math.ceil(crop_w / config.feature_stride))
         self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), grid[0] * grid[1], dim) * 0.02)
+        self.keypoints = nn.ModuleList()
+        self.keypoint_proj: nn.Linear | None = None
+        if config.n_keypoints:
+            self.keypoints.extend(
+                SpatialSoftmax((feature_dim, *grid), config.n_keypoints) for _ in self.camera_keys
+            )
+            self.keypoint_proj = nn.Linear(2 * config.n_keypoints, dim)
+            self.keypoint_pos = nn.Parameter(torch.randn(len(self.camera_keys), dim) * 0.02)
+        # Tokens per camera in the memory: the feature map cells, then the keypoint token.
+        self.n_camera_tokens = grid[0] * grid[1] + int(config.n_keypoints > 0)
         self.resize = v2.Resize(config.resize_shape, antialias=True)
         self.random_crop = v2.RandomCrop(config.crop_shape)
         self.center_crop = v2.CenterCrop(config.crop_shape)
@@ -338,8 +349,13 @@ class MyPolicyModel(nn.Module):
         for i, key in enumerate(self.camera_keys):
             image = crop(self.resize(batch[key]))
             backbone = self.backbones[i if len(self.backbones) > 1 else 0]
-            features = self.image_proj(backbone(image)).flatten(2).transpose(1, 2)
+            feature_map = backbone(image)
+            features = self.image_proj(feature_map).flatten(2).transpose(1, 2)
             tokens.append(features + self.image_pos[i] + self.image_sincos)
+            if self.keypoint_proj is not None:
+                # (B, n_keypoints, 2) image coordinates in [-1, 1] -> (B, 2 * n_keypoints)
+                keypoints = self.keypoints[i](feature_map).flatten(1)
+                tokens.append((self.keypoint_proj(keypoints) + self.keypoint_pos[i]).unsqueeze(1))
         if self.state_proj is not None:
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
         image_tokens = torch.cat(tokens, dim=1)
