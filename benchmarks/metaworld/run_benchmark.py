@@ -316,7 +316,8 @@ def table(results: dict) -> str:
 
 def ablation_table(args: argparse.Namespace) -> str:
     """my_policy with options changed against the benchmark's my_policy cell on the same task; each ablation is
-    a folder of cells (`--my-policy-options` with its own `--cells`), made with the benchmark's budget."""
+    a folder of cells (`--my-policy-options` with its own `--cells`), made with the benchmark's budget. Options
+    that did not earn a default are removed from the policy, so each row names the commit it was measured at."""
     rows = []
     for path in sorted(args.ablations.glob("*/*.json")):
         cell = json.loads(path.read_text())
@@ -327,10 +328,19 @@ def ablation_table(args: argparse.Namespace) -> str:
         rows.append(
             f"| {task} | {name} | `{' '.join(options)}` | "
             f"{percent(base['success_rate'][task] if base else None)} | {percent(cell['success_rate'][task])} | "
-            f"{cell['train_wall_s'] / 60:.0f} min |"
+            f"{cell['train_wall_s'] / 60:.0f} min | {short_commit(cell['git_commit'])} |"
         )
-    header = "| task | cell | options | default | with the options | training |\n|---|---|---|---:|---:|---:|"
+    header = (
+        "| task | cell | options | default | with the options | training | commit |\n"
+        "|---|---|---|---:|---:|---:|---|"
+    )
     return "\n".join([header, *rows])
+
+
+def short_commit(commit: str) -> str:
+    """`0123456789`, or `0123456789-dirty` for a cell written with uncommitted changes in the tree."""
+    sha, dirty, _ = commit.partition("-dirty")
+    return sha[:10] + dirty
 
 
 def chart(results: dict, path: Path) -> None:
@@ -385,7 +395,8 @@ def report(args: argparse.Namespace) -> None:
         ablations = (
             f"{ablation_table(args)}\n\n`python benchmarks/metaworld/run_benchmark.py --policies my_policy --tasks "
             "<task> --my-policy-options=<option> --cells benchmarks/results/metaworld_ablations/<name> --out "
-            "outputs/bench_metaworld_<name>` (the budget, seeds and hardware of the table above)."
+            "outputs/bench_metaworld_<name>` (the budget, seeds and hardware of the table above), at the row's "
+            "commit."
         )
         mdx = machine.replace_section(mdx, ABLATIONS_START, ABLATIONS_END, ablations)
     args.mdx.write_text(mdx)

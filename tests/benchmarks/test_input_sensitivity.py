@@ -29,11 +29,11 @@ def test_a_policy_blind_to_its_camera_shows_zero_camera_sensitivity():
     assert blind["camera"] == 0 and blind["state"] > 0 and blind["language"] > 0
 
 
-@pytest.mark.parametrize("n_keypoints", [0, 4])
-def test_token_groups_follow_the_memory_layout(n_keypoints):
-    config = make_config(n_cameras=2, state=False, use_language=False, n_keypoints=n_keypoints)
-    policy, _, _ = make_policy_and_processors(config)
-    n_tokens = policy.model.image_pos.shape[1] + (n_keypoints > 0)
-    assert input_sensitivity.token_groups(policy) == {"camera": slice(0, 2 * n_tokens)}
+def test_token_groups_follow_the_memory_layout():
+    config = make_config(n_cameras=2, state=False, use_language=False)
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    memory, _ = policy.model.encode_observation(pre(raw_batch(config)), text=None)
+    assert input_sensitivity.token_groups(policy) == {"camera": slice(0, memory.shape[1])}
     with pytest.raises(ValueError, match="even number of frames"):
         input_sensitivity.sensitivity(policy, {"action": torch.zeros(3, 1)})

@@ -115,17 +115,22 @@ def test_the_ablation_table_sets_each_ablation_beside_the_benchmark_cell_it_chan
         "my_policy",
         "reach-v3",
         {"reach-v3": 0.5},
+        dirty="-dirty",
     )
     table = run_benchmark.ablation_table(args)
-    assert "| push-v3 | my_policy | `--policy.crop_ratio=1.0` | 5% | 25% | 2 min |" in table
-    assert "| reach-v3 | my_policy | `--policy.crop_ratio=1.0` | not run | 50% | 2 min |" in table
+    commit = b"my_policy".hex()[:10]
+    assert f"| push-v3 | my_policy | `--policy.crop_ratio=1.0` | 5% | 25% | 2 min | {commit} |" in table
+    assert (
+        f"| reach-v3 | my_policy | `--policy.crop_ratio=1.0` | not run | 50% | 2 min | {commit}-dirty |"
+        in table
+    )
 
     write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.25}, train_steps=50)  # another budget
     with pytest.raises(SystemExit, match="no_crop/my_policy__push-v3.json: made with other settings"):
         run_benchmark.ablation_table(args)
 
 
-def write_cell(args, name: str, task: str, rates: dict[str, float], **settings) -> None:
+def write_cell(args, name: str, task: str, rates: dict[str, float], dirty: str = "", **settings) -> None:
     cell = {
         "name": name,
         "task": task,
@@ -137,7 +142,7 @@ def write_cell(args, name: str, task: str, rates: dict[str, float], **settings) 
         "eval_wall_s": 50.0,
         "expert_success_rate": dict.fromkeys(rates, 1.0),
         "hardware": "2 CPU cores",
-        "git_commit": f"commit-{name}",
+        "git_commit": name.encode().hex() + dirty,  # a fake id, one per policy
     }
     args.cells.mkdir(parents=True, exist_ok=True)
     run_benchmark.cell_path(args, name, task).write_text(run_benchmark.json.dumps(cell))

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.optim import AdamWConfig, CosineDecayWithWarmupSchedulerConfig
-from lerobot.utils.constants import OBS_STATE
 
 VISION_BACKBONES = ("resnet18", "resnet34", "resnet50")
 BYTE_TEXT_ENCODER = "bytes"
@@ -41,17 +40,6 @@ class MyPolicyConfig(PreTrainedConfig):
         use_group_norm: Replace BatchNorm by GroupNorm in the backbone (BatchNorm statistics are unreliable with
             the small batches this policy is sized for). Not allowed together with pretrained weights.
         use_separate_rgb_encoder_per_camera: One backbone per camera instead of one shared backbone.
-        feature_stride: Downsampling of the backbone's feature map: 32 (the full ResNet) or 16 (without its last
-            stage), which gives 4x as many, finer image tokens: small objects span more than a few pixels of
-            the policy's image, and a 16-stride map keeps where they are.
-        use_sincos_pos_embed: Add fixed sine-cosine position embeddings to the image tokens (2D: their cell of
-            the feature map) and to the action tokens (1D: their index in the chunk), on top of the learned ones.
-            The learned embeddings start near zero (std 0.02) and barely move in a short training, which leaves
-            the decoder unable to tell where in the image a feature is, or which action of the chunk it predicts.
-        n_keypoints: Add one token per camera holding the image coordinates of this many learned keypoints (the
-            spatial soft-argmax of the feature map, Diffusion Policy's camera readout); 0 disables it. A feature
-            map token says what is in a cell of the image, a keypoint says where, to a fraction of a cell: a goal
-            marker a few pixels wide moves within one cell.
         resize_shape: (H, W) every camera image is resized to before encoding; keeps compute independent of the
             simulator's render size.
         crop_ratio: Random crop (training) / center crop (inference) of this fraction of `resize_shape`;
@@ -62,9 +50,6 @@ class MyPolicyConfig(PreTrainedConfig):
             and the Hub, or a local folder).
         max_language_tokens: Task strings are tokenized (bytes or sub-words) and padded/truncated to this length.
         use_language: Condition on the task string. Set to False for single-task datasets without instructions.
-        state_dropout: Fraction of training samples whose robot-state token is hidden from the decoder. With
-            scripted demonstrations the hand position alone predicts most of the next motion, so a policy can learn
-            to ignore its cameras; hiding the state makes it read them. Never applied at inference.
         dim_model: Width of every transformer in the policy.
         n_heads: Attention heads.
         dim_feedforward: Hidden size of the transformer MLPs.
@@ -76,10 +61,6 @@ class MyPolicyConfig(PreTrainedConfig):
             1 is the one-step mode.
         max_shortcut_steps: Finest step count the shortcut objective trains; step sizes 1, 1/2, ..., 1/max are
             learned so any power-of-two `num_inference_steps` up to it is consistent.
-        noise_correlation: Correlation between the noise of consecutive actions of a chunk (the flow starts from
-            an AR(1) Gaussian with unit variance; 0 is independent noise). Each action of a chunk otherwise picks
-            its own mode of a multi-modal demonstration (hold or descend), which gives chunks that jump between
-            modes from one step to the next; correlated noise makes neighbouring actions pick the same one.
         shortcut_fraction: Fraction of each batch trained with the shortcut self-consistency target (the rest
             with plain flow matching).
         use_ema: Keep an exponential moving average of the weights (updated in `update()`, used at inference and
@@ -104,9 +85,6 @@ class MyPolicyConfig(PreTrainedConfig):
     pretrained_backbone_weights: str | None = None
     use_group_norm: bool = True
     use_separate_rgb_encoder_per_camera: bool = False
-    feature_stride: int = 32
-    use_sincos_pos_embed: bool = False
-    n_keypoints: int = 0
     resize_shape: tuple[int, int] = (128, 128)
     crop_ratio: float = 0.9
 
@@ -115,9 +93,6 @@ class MyPolicyConfig(PreTrainedConfig):
     text_encoder: str = BYTE_TEXT_ENCODER
     max_language_tokens: int = 96
     n_text_layers: int = 2
-
-    # Robot state.
-    state_dropout: float = 0.0
 
     # Transformers.
     dim_model: int = 256
@@ -130,7 +105,6 @@ class MyPolicyConfig(PreTrainedConfig):
     num_inference_steps: int = 4
     max_shortcut_steps: int = 8
     shortcut_fraction: float = 0.25
-    noise_correlation: float = 0.0
 
     use_ema: bool = True
     ema_decay: float = 0.999
@@ -180,17 +154,6 @@ class MyPolicyConfig(PreTrainedConfig):
             )
         if len(self.resize_shape) != 2 or min(self.resize_shape) < 32:
             raise ValueError(f"`resize_shape` must be (H, W) with both sides >= 32, got {self.resize_shape}.")
-        if self.feature_stride not in (16, 32):
-            raise ValueError(f"`feature_stride` must be 16 or 32, got {self.feature_stride}.")
-        if self.use_sincos_pos_embed and self.dim_model % 4:
-            raise ValueError(
-                f"`use_sincos_pos_embed` splits `dim_model` into sines and cosines of two axes: it must be a "
-                f"multiple of 4, got {self.dim_model}."
-            )
-        if self.n_keypoints < 0:
-            raise ValueError(f"`n_keypoints` must be >= 0 (0 disables keypoints), got {self.n_keypoints}.")
-        if not 0 <= self.state_dropout < 1:
-            raise ValueError(f"`state_dropout` must be in [0, 1), got {self.state_dropout}.")
         if not 0 < self.crop_ratio <= 1:
             raise ValueError(f"`crop_ratio` must be in (0, 1], got {self.crop_ratio}.")
         if self.dim_model % self.n_heads != 0:
@@ -206,8 +169,6 @@ class MyPolicyConfig(PreTrainedConfig):
                 f"`num_inference_steps` ({self.num_inference_steps}) cannot exceed `max_shortcut_steps` "
                 f"({self.max_shortcut_steps}): smaller steps were never trained."
             )
-        if not 0 <= self.noise_correlation < 1:
-            raise ValueError(f"`noise_correlation` must be in [0, 1), got {self.noise_correlation}.")
         if not 0 <= self.shortcut_fraction < 1:
             raise ValueError(f"`shortcut_fraction` must be in [0, 1), got {self.shortcut_fraction}.")
         if not 0 < self.ema_decay < 1:
@@ -240,11 +201,6 @@ class MyPolicyConfig(PreTrainedConfig):
             )
         if self.action_feature is None:
             raise ValueError("MyPolicy needs an `action` ACTION feature in `output_features`.")
-        if self.state_dropout and self.robot_state_feature is None:
-            raise ValueError(
-                f"`state_dropout` ({self.state_dropout}) needs an `{OBS_STATE}` STATE feature in "
-                "`input_features`; set it to 0 for a policy without robot state."
-            )
         first_key, first = next(iter(self.image_features.items()))
         for key, feature in self.image_features.items():
             if len(feature.shape) != 3 or feature.shape[0] != 3:

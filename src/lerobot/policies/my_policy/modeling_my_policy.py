@@ -34,7 +34,6 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 from torchvision.transforms import v2
 
-from lerobot.policies.diffusion.modeling_diffusion import SpatialSoftmax
 from lerobot.policies.pretrained import PreTrainedPolicy
 from lerobot.utils.constants import ACTION, OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS, OBS_STATE
 from lerobot.utils.import_utils import _diffusers_available, _transformers_available, require_package
@@ -42,17 +41,10 @@ from lerobot.utils.import_utils import _diffusers_available, _transformers_avail
 from .configuration_my_policy import BYTE_TEXT_ENCODER, MyPolicyConfig
 
 if TYPE_CHECKING or _diffusers_available:
-    from diffusers.models.embeddings import (
-        TimestepEmbedding,
-        Timesteps,
-        get_1d_sincos_pos_embed_from_grid,
-        get_2d_sincos_pos_embed,
-    )
+    from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 else:
     TimestepEmbedding = None
     Timesteps = None
-    get_1d_sincos_pos_embed_from_grid = None
-    get_2d_sincos_pos_embed = None
 
 if TYPE_CHECKING or _transformers_available:
     from transformers import AutoModel
@@ -139,7 +131,7 @@ class MyPolicy(PreTrainedPolicy):
         memory, memory_mask = self._observation_tokens(batch, model)
         batch_size = memory.shape[0]
         n = self.config.num_inference_steps
-        x = model.sample_noise(batch_size)
+        x = torch.randn(batch_size, self.config.horizon, model.action_dim, device=memory.device)
         step = torch.full((batch_size,), 1.0 / n, device=memory.device)
         for i in range(n):
             t = torch.full((batch_size,), i / n, device=memory.device)
@@ -195,7 +187,7 @@ class MyPolicy(PreTrainedPolicy):
         level bootstraps from the instantaneous velocity.
         """
         batch_size, device = actions.shape[0], actions.device
-        noise = self.model.sample_noise(batch_size)
+        noise = torch.randn_like(actions)
         t = torch.rand(batch_size, device=device)
         step = torch.zeros(batch_size, device=device)
         target = actions - noise
@@ -253,11 +245,6 @@ class MyPolicy(PreTrainedPolicy):
 class MyPolicyModel(nn.Module):
     """Observation encoder + flow-matching action decoder (all trainable parts of MyPolicy)."""
 
-    # Buffers: see `sample_noise` and `config.use_sincos_pos_embed`.
-    noise_factor: Tensor
-    image_sincos: Tensor
-    action_sincos: Tensor
-
     def __init__(self, config: MyPolicyConfig, pretrained_text_dim: int | None = None):
         super().__init__()
         self.config = config
@@ -266,22 +253,11 @@ class MyPolicyModel(nn.Module):
 
         n_backbones = len(self.camera_keys) if config.use_separate_rgb_encoder_per_camera else 1
         self.backbones = nn.ModuleList(_make_backbone(config) for _ in range(n_backbones))
-        # Each ResNet stage halves the resolution and doubles the channels.
-        feature_dim = (2048 if config.vision_backbone == "resnet50" else 512) * config.feature_stride // 32
+        feature_dim = 2048 if config.vision_backbone == "resnet50" else 512
         self.image_proj = nn.Conv2d(feature_dim, dim, kernel_size=1)
         crop_h, crop_w = config.crop_shape
-        grid = (math.ceil(crop_h / config.feature_stride), math.ceil(crop_w / config.feature_stride))
-        self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), grid[0] * grid[1], dim) * 0.02)
-        self.keypoints = nn.ModuleList()
-        self.keypoint_proj: nn.Linear | None = None
-        if config.n_keypoints:
-            self.keypoints.extend(
-                SpatialSoftmax((feature_dim, *grid), config.n_keypoints) for _ in self.camera_keys
-            )
-            self.keypoint_proj = nn.Linear(2 * config.n_keypoints, dim)
-            self.keypoint_pos = nn.Parameter(torch.randn(len(self.camera_keys), dim) * 0.02)
-        # Tokens per camera in the memory: the feature map cells, then the keypoint token.
-        self.n_camera_tokens = grid[0] * grid[1] + int(config.n_keypoints > 0)
+        n_patches = math.ceil(crop_h / 32) * math.ceil(crop_w / 32)
+        self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), n_patches, dim) * 0.02)
         self.resize = v2.Resize(config.resize_shape, antialias=True)
         self.random_crop = v2.RandomCrop(config.crop_shape)
         self.center_crop = v2.CenterCrop(config.crop_shape)
@@ -319,27 +295,6 @@ class MyPolicyModel(nn.Module):
         )
         self.action_out = nn.Linear(dim, action_dim)
 
-        # Fixed positions, zero (and then without effect) unless `use_sincos_pos_embed`.
-        image_sincos, action_sincos = torch.zeros(grid[0] * grid[1], dim), torch.zeros(config.horizon, dim)
-        if config.use_sincos_pos_embed:
-            image_sincos = get_2d_sincos_pos_embed(dim, grid, output_type="pt")
-            action_sincos = get_1d_sincos_pos_embed_from_grid(
-                dim, torch.arange(config.horizon), output_type="pt"
-            )
-        self.register_buffer("image_sincos", image_sincos.float(), persistent=False)
-        self.register_buffer("action_sincos", action_sincos.float(), persistent=False)
-
-        # AR(1) noise n_0 = e_0, n_i = rho * n_{i-1} + sqrt(1 - rho^2) * e_i, written as n = L @ e for e ~ N(0, I).
-        rho, lag = config.noise_correlation, torch.arange(config.horizon)
-        noise_factor = torch.tril(rho ** (lag[:, None] - lag[None, :]).clamp(min=0).double())
-        noise_factor[:, 1:] *= math.sqrt(1 - rho**2)
-        self.register_buffer("noise_factor", noise_factor.float(), persistent=False)
-
-    def sample_noise(self, batch_size: int) -> Tensor:
-        """Source of the flow: (B, horizon, action_dim), unit variance, correlated along the chunk."""
-        noise = torch.randn(batch_size, self.config.horizon, self.action_dim, device=self.noise_factor.device)
-        return self.noise_factor @ noise
-
     def encode_observation(
         self, batch: dict[str, Tensor], text: tuple[Tensor, Tensor] | None
     ) -> tuple[Tensor, Tensor]:
@@ -349,20 +304,12 @@ class MyPolicyModel(nn.Module):
         for i, key in enumerate(self.camera_keys):
             image = crop(self.resize(batch[key]))
             backbone = self.backbones[i if len(self.backbones) > 1 else 0]
-            feature_map = backbone(image)
-            features = self.image_proj(feature_map).flatten(2).transpose(1, 2)
-            tokens.append(features + self.image_pos[i] + self.image_sincos)
-            if self.keypoint_proj is not None:
-                # (B, n_keypoints, 2) image coordinates in [-1, 1] -> (B, 2 * n_keypoints)
-                keypoints = self.keypoints[i](feature_map).flatten(1)
-                tokens.append((self.keypoint_proj(keypoints) + self.keypoint_pos[i]).unsqueeze(1))
+            features = self.image_proj(backbone(image)).flatten(2).transpose(1, 2)
+            tokens.append(features + self.image_pos[i])
         if self.state_proj is not None:
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
         image_tokens = torch.cat(tokens, dim=1)
         pad = torch.zeros(image_tokens.shape[:2], dtype=torch.bool, device=image_tokens.device)
-        if self.training and self.config.state_dropout > 0:
-            # The state token is the last one so far: hide it from the decoder for a random part of the batch.
-            pad[:, -1] = torch.rand(pad.shape[0], device=pad.device) < self.config.state_dropout
 
         if text is not None:
             ids_or_hidden, attention_mask = text
@@ -388,7 +335,7 @@ class MyPolicyModel(nn.Module):
         """Velocity (B, horizon, action_dim) at time t for an integration step of size `step` (0 = instant)."""
         cond = self.time_embed(self.time_proj(t * 1000).to(x_t.dtype))
         cond = cond + self.step_embed(self.time_proj(step * 1000).to(x_t.dtype))
-        tokens = self.action_in(x_t) + self.action_pos + self.action_sincos + cond.unsqueeze(1)
+        tokens = self.action_in(x_t) + self.action_pos + cond.unsqueeze(1)
         memory = torch.cat([cond.unsqueeze(1), memory], dim=1)
         memory_mask = F.pad(memory_mask, (1, 0), value=False)
         out = self.decoder(
@@ -412,10 +359,9 @@ def _layer[L: (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)](
 
 
 def _make_backbone(config: MyPolicyConfig) -> nn.Module:
-    """A torchvision ResNet without its pooling and classifier (and without its last stage for a 16 stride):
-    (B, 3, H, W) -> (B, C, H/stride, W/stride)."""
+    """A torchvision ResNet without its pooling and classifier: (B, 3, H, W) -> (B, C, H/32, W/32)."""
     norm_layer = (lambda channels: nn.GroupNorm(channels // 16, channels)) if config.use_group_norm else None
     resnet = getattr(torchvision.models, config.vision_backbone)(
         weights=config.pretrained_backbone_weights, norm_layer=norm_layer
     )
-    return nn.Sequential(*list(resnet.children())[: -2 if config.feature_stride == 32 else -3])
+    return nn.Sequential(*list(resnet.children())[:-2])
