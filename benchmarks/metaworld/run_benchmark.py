@@ -317,7 +317,8 @@ def table(results: dict) -> str:
 def ablation_table(args: argparse.Namespace) -> str:
     """my_policy with options changed against the benchmark's my_policy cell on the same task; each ablation is
     a folder of cells (`--my-policy-options` with its own `--cells`), made with the benchmark's budget. Options
-    that did not earn a default are removed from the policy, so each row names the commit it was measured at."""
+    that did not earn a default are removed from the policy, so each row names the commit it was measured at (in
+    full: typos reads a short id as words; `-dirty`: written with uncommitted changes)."""
     rows = []
     for path in sorted(args.ablations.glob("*/*.json")):
         cell = json.loads(path.read_text())
@@ -328,19 +329,13 @@ def ablation_table(args: argparse.Namespace) -> str:
         rows.append(
             f"| {task} | {name} | `{' '.join(options)}` | "
             f"{percent(base['success_rate'][task] if base else None)} | {percent(cell['success_rate'][task])} | "
-            f"{cell['train_wall_s'] / 60:.0f} min | {short_commit(cell['git_commit'])} |"
+            f"{cell['train_wall_s'] / 60:.0f} min | {cell['git_commit']} |"
         )
     header = (
         "| task | cell | options | default | with the options | training | commit |\n"
         "|---|---|---|---:|---:|---:|---|"
     )
     return "\n".join([header, *rows])
-
-
-def short_commit(commit: str) -> str:
-    """`0123456789`, or `0123456789-dirty` for a cell written with uncommitted changes in the tree."""
-    sha, dirty, _ = commit.partition("-dirty")
-    return sha[:10] + dirty
 
 
 def chart(results: dict, path: Path) -> None:

@@ -118,7 +118,7 @@ def test_the_ablation_table_sets_each_ablation_beside_the_benchmark_cell_it_chan
         dirty="-dirty",
     )
     table = run_benchmark.ablation_table(args)
-    commit = b"my_policy".hex()[:10]
+    commit = b"my_policy".hex()
     assert f"| push-v3 | my_policy | `--policy.crop_ratio=1.0` | 5% | 25% | 2 min | {commit} |" in table
     assert (
         f"| reach-v3 | my_policy | `--policy.crop_ratio=1.0` | not run | 50% | 2 min | {commit}-dirty |"
