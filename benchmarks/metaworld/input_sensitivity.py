@@ -27,7 +27,7 @@ def token_groups(policy) -> dict[str, slice]:
     """Where each input sits in the memory that `MyPolicyModel.encode_observation` builds: camera tokens, then
     the state token, then the task's text tokens."""
     model = policy.model
-    n_camera = len(model.camera_keys) * model.image_pos.shape[1]
+    n_camera = model.image_pos.shape[0] * model.image_pos.shape[1]
     groups, end = {"camera": slice(0, n_camera)}, n_camera
     if model.state_proj is not None:
         groups["state"], end = slice(end, end + 1), end + 1
