@@ -206,6 +206,7 @@ def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -
         "eval_wall_s": json.loads((result / "done.json").read_text())["wall_s"],
         "expert_success_rate": {t: expert[t]["expert_success_rate"] for t in eval_tasks},
         "hardware": machine.hardware(),
+        "allocator": machine.allocator(),
         "git_commit": machine.git_commit(),
     }
     args.cells.mkdir(parents=True, exist_ok=True)

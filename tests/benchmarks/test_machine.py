@@ -37,6 +37,23 @@ def test_a_failing_run_raises_with_the_end_of_its_log_and_is_not_marked_done(tmp
     assert not (folder / "done.json").exists()
 
 
+def test_a_cli_runs_with_jemalloc_preloaded_when_the_machine_has_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("LD_PRELOAD", raising=False)
+    log = tmp_path / "run.log"
+    show = [sys.executable, "-c", "import os; print('preload=' + os.environ.get('LD_PRELOAD', ''))"]
+    monkeypatch.setattr(machine, "jemalloc", lambda: None)
+    machine.run_logged(show, log)
+    assert machine.allocator() == "glibc"
+    library = str(tmp_path / "libjemalloc.so.2")  # not a real library: the loader skips it with a warning
+    monkeypatch.setattr(machine, "jemalloc", lambda: library)
+    machine.run_logged(show, log)
+    assert machine.allocator() == "jemalloc"
+    assert [line for line in log.read_text().splitlines() if line.startswith("preload=")] == [
+        "preload=",
+        f"preload={library}",
+    ]
+
+
 def test_a_generated_section_replaces_the_previous_one():
     text = "intro\n<!-- a -->\nold\n<!-- b -->\noutro\n"
     new = machine.replace_section(text, "<!-- a -->", "<!-- b -->", "new")
