@@ -50,13 +50,15 @@ def allocator() -> str:
 def run_logged(command: list[str], log: Path) -> float:
     """Run a LeRobot CLI with its output appended to `log`; fail loudly with the log's tail.
 
-    The CLI runs with jemalloc preloaded when present: glibc's malloc hands the large activation buffers of
-    full-resolution ResNets back to the kernel after every step, and re-faulting them costs Diffusion's training
-    step ~45 % of its time on 2 cores. Same results (identical losses), only faster."""
+    The CLI runs with jemalloc preloaded when present, set never to give freed memory back: glibc's malloc (and
+    jemalloc's default 10 s decay, shorter than a step) hand the large activation buffers of full-resolution
+    ResNets back to the kernel after every step, and re-faulting them costs Diffusion's training step ~45 % of its
+    time on 2 cores. Same results (identical losses), only faster."""
     log.parent.mkdir(parents=True, exist_ok=True)
     env = os.environ.copy()
     if library := jemalloc():
         env["LD_PRELOAD"] = " ".join(filter(None, [env.get("LD_PRELOAD"), library]))
+        env.setdefault("MALLOC_CONF", "background_thread:true,dirty_decay_ms:-1,muzzy_decay_ms:-1")
     else:
         print(
             "note: jemalloc not found (scripts/setup.sh installs libjemalloc2); training runs slower",

@@ -39,8 +39,12 @@ def test_a_failing_run_raises_with_the_end_of_its_log_and_is_not_marked_done(tmp
 
 def test_a_cli_runs_with_jemalloc_preloaded_when_the_machine_has_it(tmp_path, monkeypatch):
     monkeypatch.delenv("LD_PRELOAD", raising=False)
+    monkeypatch.delenv("MALLOC_CONF", raising=False)
     log = tmp_path / "run.log"
-    show = [sys.executable, "-c", "import os; print('preload=' + os.environ.get('LD_PRELOAD', ''))"]
+    code = (
+        "import os; print('preload=' + os.environ.get('LD_PRELOAD', ''), os.environ.get('MALLOC_CONF', ''))"
+    )
+    show = [sys.executable, "-c", code]
     monkeypatch.setattr(machine, "jemalloc", lambda: None)
     machine.run_logged(show, log)
     assert machine.allocator() == "glibc"
@@ -49,8 +53,8 @@ def test_a_cli_runs_with_jemalloc_preloaded_when_the_machine_has_it(tmp_path, mo
     machine.run_logged(show, log)
     assert machine.allocator() == "jemalloc"
     assert [line for line in log.read_text().splitlines() if line.startswith("preload=")] == [
-        "preload=",
-        f"preload={library}",
+        "preload= ",
+        f"preload={library} background_thread:true,dirty_decay_ms:-1,muzzy_decay_ms:-1",
     ]
 
 
