@@ -165,30 +165,44 @@ def train(args: argparse.Namespace, name: str, policy_type: str, extra: list[str
     machine.train_or_resume(fresh, train_dir, args.steps, run_dir(args, name, task) / "train.log", options)
 
 
-def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -> None:
-    """`lerobot-eval` of one checkpoint, then the cell's numbers; `name` may differ from the trained run's (the
-    one-step mode evaluates my_policy's checkpoint)."""
-    from lerobot.configs.policies import PreTrainedConfig
-    from lerobot.policies.factory import get_policy_class
+def trained_run(args: argparse.Namespace, name: str, task: str) -> Path:
+    """The run whose checkpoint a cell evaluates: the one-step cell evaluates my_policy's."""
+    return run_dir(args, name.replace(ONE_STEP, "my_policy"), task)
 
-    trained = run_dir(args, MULTITASK if name == MULTITASK else name.replace(ONE_STEP, "my_policy"), task)
-    checkpoint = machine.last_checkpoint(trained / "train")
-    result = run_dir(args, name, task) / "eval"
-    eval_tasks = args.tasks if task == "all" else [task]
+
+def lerobot_eval(args: argparse.Namespace, name: str, task: str, eval_task: str, extra: list[str]) -> Path:
+    """`lerobot-eval` of the cell's checkpoint on one task, unless done; returns its output folder.
+
+    A multi-task checkpoint is evaluated task by task: each task starts from the same seeds as its single-task
+    cells (lerobot-eval seeds every task from `--seed`), and a stopped evaluation keeps the tasks it finished."""
+    checkpoint = machine.last_checkpoint(trained_run(args, name, task) / "train")
+    result = run_dir(args, name, task) / "eval" / eval_task
     wanted = {"episodes": args.eval_episodes, "seed": args.eval_seed, "checkpoint": str(checkpoint)}
     command = [
         str(BIN / "lerobot-eval"),
         f"--policy.path={checkpoint}",
         "--env.type=metaworld",
-        f"--env.task={','.join(eval_tasks)}",
+        f"--env.task={eval_task}",
         f"--eval.n_episodes={args.eval_episodes}",
         "--eval.batch_size=1",
         f"--seed={args.eval_seed}",
         f"--output_dir={result}",
         *extra,
     ]
-    machine.run_unless_done(command, run_dir(args, name, task) / "eval.log", result, wanted)
+    machine.run_unless_done(command, result.with_suffix(".log"), result, wanted)
+    return result
 
+
+def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -> None:
+    """Evaluate one cell's checkpoint on its task(s), then write the cell's numbers; `name` may differ from the
+    trained run's (the one-step mode evaluates my_policy's checkpoint)."""
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.policies.factory import get_policy_class
+
+    eval_tasks = args.tasks if task == "all" else [task]
+    results = [lerobot_eval(args, name, task, t, extra) for t in eval_tasks]
+    trained = trained_run(args, name, task)
+    checkpoint = machine.last_checkpoint(trained / "train")
     config = PreTrainedConfig.from_pretrained(checkpoint)
     policy = get_policy_class(config.type).from_pretrained(checkpoint)
     expert = {t: json.loads(expert_report(args, t).read_text())["tasks"][t] for t in eval_tasks}
@@ -196,14 +210,20 @@ def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -
         "name": name,
         "task": task,
         "settings": settings(args, task),
-        "success_rate": success_rates(json.loads((result / "eval_info.json").read_text())),
+        "success_rate": {
+            t: rate
+            for result in results
+            for t, rate in success_rates(json.loads((result / "eval_info.json").read_text())).items()
+        },
         "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),
         "num_inference_steps": 1 if name == ONE_STEP else getattr(config, "num_inference_steps", None),
         # The one-step cell reuses my_policy's training; its cost is counted there.
         "train_wall_s": 0.0
         if name == ONE_STEP
         else json.loads((trained / "train" / "wall_s.json").read_text())["wall_s"],
-        "eval_wall_s": json.loads((result / "done.json").read_text())["wall_s"],
+        "eval_wall_s": round(
+            sum(json.loads((result / "done.json").read_text())["wall_s"] for result in results), 1
+        ),
         "expert_success_rate": {t: expert[t]["expert_success_rate"] for t in eval_tasks},
         "hardware": machine.hardware(),
         "allocator": machine.allocator(),

@@ -1,7 +1,9 @@
 """The Meta-World benchmark's result writers: per-task success from lerobot-eval's output, table and chart."""
 
+import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -197,3 +199,53 @@ def test_a_partial_report_shows_the_cells_measured_so_far_and_names_the_rest(tmp
     assert "| **mean** | **30.0%** | **—** |" in table
     run_benchmark.chart(results, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_multitask_checkpoint_is_evaluated_task_by_task_and_a_stopped_evaluation_keeps_finished_tasks(
+    tmp_path, monkeypatch
+):
+    """One lerobot-eval per task, from the same seed as the single-task cells; the cell merges them."""
+    import torch
+
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.policies import factory
+
+    args = bench_args(tmp_path, tasks=["reach-v3", "push-v3", "pick-place-v3"])
+    successes = {"reach-v3": [True, False], "push-v3": [True, True], "pick-place-v3": [False, False]}
+    ran, stop_once = [], {"pick-place-v3"}
+
+    def run_unless_done(command, log, folder, settings):
+        """Like machine.run_unless_done, with lerobot-eval's output faked."""
+        if (folder / "done.json").exists():
+            return False
+        task = next(c.split("=", 1)[1] for c in command if c.startswith("--env.task="))
+        assert f"--seed={args.eval_seed}" in command and folder.name == task
+        ran.append(task)
+        if task in stop_once:
+            stop_once.remove(task)
+            raise SystemExit("stopped")  # e.g. the session ended during this task
+        folder.mkdir(parents=True)
+        (folder / "eval_info.json").write_text(json.dumps(eval_info({task: successes[task]})))
+        (folder / "done.json").write_text(json.dumps(settings | {"wall_s": 10.0}))
+        return True
+
+    train = run_benchmark.trained_run(args, "my_policy_multitask", "all") / "train"
+    train.mkdir(parents=True)
+    (train / "wall_s.json").write_text(json.dumps({"wall_s": 99.0}))
+    args.data.mkdir(parents=True)
+    for task in args.tasks:
+        expert = {"tasks": {task: {"expert_success_rate": 1.0}}}
+        run_benchmark.expert_report(args, task).write_text(json.dumps(expert))
+    monkeypatch.setattr(run_benchmark.machine, "run_unless_done", run_unless_done)
+    monkeypatch.setattr(PreTrainedConfig, "from_pretrained", lambda path: SimpleNamespace(type="x"))
+    policy = SimpleNamespace(from_pretrained=lambda path: torch.nn.Linear(2, 3))
+    monkeypatch.setattr(factory, "get_policy_class", lambda kind: policy)
+
+    with pytest.raises(SystemExit, match="stopped"):
+        run_benchmark.evaluate(args, "my_policy_multitask", "all", [])
+    assert not run_benchmark.cell_path(args, "my_policy_multitask", "all").exists()
+    run_benchmark.evaluate(args, "my_policy_multitask", "all", [])
+    assert ran == ["reach-v3", "push-v3", "pick-place-v3", "pick-place-v3"]  # finished tasks not run again
+    cell = json.loads(run_benchmark.cell_path(args, "my_policy_multitask", "all").read_text())
+    assert cell["success_rate"] == {"reach-v3": 0.5, "push-v3": 1.0, "pick-place-v3": 0.0}
+    assert cell["eval_wall_s"] == 30.0 and cell["train_wall_s"] == 99.0 and cell["params"] == 9
