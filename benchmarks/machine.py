@@ -1,5 +1,6 @@
 """Shared by the benchmark runners: where and from what a result was made, and running LeRobot's CLIs."""
 
+import ctypes.util
 import json
 import os
 import platform
@@ -35,11 +36,8 @@ def git_commit(*paths: Path) -> str:
 
 
 def jemalloc() -> str | None:
-    """The jemalloc library `scripts/setup.sh` installs, if this machine has it."""
-    found = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=False).stdout  # nosec
-    return next(
-        (line.split("=>")[-1].strip() for line in found.splitlines() if "libjemalloc.so.2" in line), None
-    )
+    """The jemalloc library `scripts/setup.sh` installs (its soname, for `LD_PRELOAD`), if this machine has it."""
+    return ctypes.util.find_library("jemalloc")
 
 
 def allocator() -> str:
