@@ -13,12 +13,14 @@ change, applied to all alike: no pretrained backbone weights (the Hub is unreach
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
+import machine
 import torch
 
 import lerobot
@@ -182,6 +184,8 @@ def main() -> None:
         "git_commit": subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True
         ).stdout.strip(),
+        # As `lerobot-train`/`lerobot-eval` run in the Meta-World benchmark (`machine.with_jemalloc`).
+        "allocator": "jemalloc" if "jemalloc" in os.environ.get("LD_PRELOAD", "") else "glibc",
         "batch_size": 1,
         "image_shape": list(IMAGE),
         "train_batch_size": args.train_batch_size,
@@ -207,4 +211,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    machine.rerun_with_jemalloc()
     main()

@@ -7,6 +7,7 @@ import platform
 import re
 import shutil
 import subprocess  # nosec B404
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,23 +46,38 @@ def allocator() -> str:
     return "jemalloc" if jemalloc() else "glibc"
 
 
-def run_logged(command: list[str], log: Path) -> float:
-    """Run a LeRobot CLI with its output appended to `log`; fail loudly with the log's tail.
+def with_jemalloc(env: dict[str, str]) -> dict[str, str]:
+    """`env` with jemalloc preloaded when this machine has it, set never to give freed memory back.
 
-    The CLI runs with jemalloc preloaded when present, set never to give freed memory back: glibc's malloc (and
-    jemalloc's default 10 s decay, shorter than a step) hand the large activation buffers of full-resolution
-    ResNets back to the kernel after every step, and re-faulting them costs Diffusion's training step ~45 % of its
-    time on 2 cores. Same results (identical losses), only faster."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = os.environ.copy()
-    if library := jemalloc():
-        env["LD_PRELOAD"] = " ".join(filter(None, [env.get("LD_PRELOAD"), library]))
-        env.setdefault("MALLOC_CONF", "background_thread:true,dirty_decay_ms:-1,muzzy_decay_ms:-1")
-    else:
+    glibc's malloc (and jemalloc's default 10 s decay, shorter than a step) hand the large activation buffers of
+    full-resolution ResNets back to the kernel after every step, and re-faulting them cost Diffusion's training
+    step ~45 % of its time on 2 cores. Same results (identical losses), only faster."""
+    library = jemalloc()
+    if not library:
         print(
-            "note: jemalloc not found (scripts/setup.sh installs libjemalloc2); training runs slower",
-            flush=True,
+            "note: jemalloc not found (scripts/setup.sh installs libjemalloc2); runs are slower", flush=True
         )
+        return dict(env)
+    if library in env.get("LD_PRELOAD", ""):
+        return dict(env)
+    preloaded = dict(env, LD_PRELOAD=" ".join(filter(None, [env.get("LD_PRELOAD"), library])))
+    preloaded.setdefault("MALLOC_CONF", "background_thread:true,dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    return preloaded
+
+
+def rerun_with_jemalloc() -> None:
+    """Restart this Python program with jemalloc preloaded (`with_jemalloc`), unless it already is, so an
+    in-process benchmark measures every policy with the allocator the training and evaluation runs use."""
+    env = with_jemalloc(dict(os.environ))
+    if env.get("LD_PRELOAD") != os.environ.get("LD_PRELOAD"):
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)  # nosec B606
+
+
+def run_logged(command: list[str], log: Path) -> float:
+    """Run a LeRobot CLI with its output appended to `log` (under `with_jemalloc`); fail loudly with the log's
+    tail."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = with_jemalloc(dict(os.environ))
     print(f"$ {' '.join(command)}\n  (log: {log})", flush=True)
     start = time.perf_counter()
     with log.open("a") as f:

@@ -58,6 +58,21 @@ def test_a_cli_runs_with_jemalloc_preloaded_when_the_machine_has_it(tmp_path, mo
     ]
 
 
+def test_an_in_process_benchmark_restarts_itself_once_with_jemalloc(tmp_path, monkeypatch):
+    restarts = []
+    monkeypatch.setattr(machine.os, "execve", lambda path, argv, env: restarts.append(env["LD_PRELOAD"]))
+    monkeypatch.setattr(machine, "jemalloc", lambda: "libjemalloc.so.2")
+    monkeypatch.setenv("LD_PRELOAD", "libother.so")
+    machine.rerun_with_jemalloc()
+    assert restarts == ["libother.so libjemalloc.so.2"]
+    monkeypatch.setenv("LD_PRELOAD", "libother.so libjemalloc.so.2")  # the restarted program
+    machine.rerun_with_jemalloc()
+    monkeypatch.setattr(machine, "jemalloc", lambda: None)  # a machine without it runs as it is
+    monkeypatch.delenv("LD_PRELOAD")
+    machine.rerun_with_jemalloc()
+    assert len(restarts) == 1
+
+
 def test_a_generated_section_replaces_the_previous_one():
     text = "intro\n<!-- a -->\nold\n<!-- b -->\noutro\n"
     new = machine.replace_section(text, "<!-- a -->", "<!-- b -->", "new")
