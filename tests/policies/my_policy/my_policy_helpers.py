@@ -51,7 +51,10 @@ def dataset_stats(config: MyPolicyConfig) -> dict[str, dict[str, torch.Tensor]]:
 def raw_batch(config: MyPolicyConfig, batch_size: int = 2, seed: int = 0) -> dict:
     """An un-normalized training batch as a LeRobotDataset loader would give it."""
     g = torch.Generator().manual_seed(seed)
-    batch = {key: torch.rand(batch_size, *IMAGE_SHAPE, generator=g) for key in config.image_features}
+    batch = {
+        key: torch.rand(batch_size, *feature.shape, generator=g)
+        for key, feature in config.image_features.items()
+    }
     if config.robot_state_feature is not None:
         batch[OBS_STATE] = torch.randn(batch_size, STATE_DIM, generator=g)
     batch[ACTION] = torch.randn(batch_size, config.horizon, ACTION_DIM, generator=g)

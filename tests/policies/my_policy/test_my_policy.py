@@ -61,10 +61,22 @@ def test_validate_features_errors():
     with pytest.raises(ValueError, match="`action`"):
         no_action.validate_features()
 
-    mismatched = make_config(n_cameras=2)
-    mismatched.input_features[camera_keys(2)[1]] = PolicyFeature(FeatureType.VISUAL, (3, 32, 32))
-    with pytest.raises(ValueError, match="all cameras must share one shape"):
-        mismatched.validate_features()
+    grayscale = make_config(n_cameras=2)
+    grayscale.input_features[camera_keys(2)[1]] = PolicyFeature(FeatureType.VISUAL, (1, 48, 64))
+    with pytest.raises(ValueError, match=r"RGB image of shape \(3, H, W\)"):
+        grayscale.validate_features()
+
+
+def test_cameras_of_different_sizes_are_each_resized():
+    """A wrist camera smaller than the scene camera, as on many robots: both feed the shared backbone."""
+    config = make_config(n_cameras=2)
+    config.input_features[camera_keys(2)[1]] = PolicyFeature(FeatureType.VISUAL, (3, 24, 24))
+    config.validate_features()
+    policy, pre, _ = make_policy_and_processors(config)
+    loss, _ = policy.forward(pre(raw_batch(config)))
+    assert torch.isfinite(loss)
+    policy.eval()
+    assert policy.predict_action_chunk(pre(raw_batch(config))).shape == (2, config.horizon, ACTION_DIM)
 
 
 @pytest.mark.parametrize("n_cameras", [1, 2])

@@ -201,16 +201,11 @@ class MyPolicyConfig(PreTrainedConfig):
             )
         if self.action_feature is None:
             raise ValueError("MyPolicy needs an `action` ACTION feature in `output_features`.")
-        first_key, first = next(iter(self.image_features.items()))
+        # Cameras may differ in size: each is resized to `resize_shape` before the (shared) backbone.
         for key, feature in self.image_features.items():
             if len(feature.shape) != 3 or feature.shape[0] != 3:
                 raise ValueError(
                     f"`{key}` must be an RGB image of shape (3, H, W), got {tuple(feature.shape)}."
-                )
-            if feature.shape != first.shape:
-                raise ValueError(
-                    f"`{key}` has shape {tuple(feature.shape)} but `{first_key}` has {tuple(first.shape)}: "
-                    "all cameras must share one shape (resize them with the env or dataset)."
                 )
 
     @property
