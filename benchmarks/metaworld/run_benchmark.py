@@ -170,27 +170,42 @@ def trained_run(args: argparse.Namespace, name: str, task: str) -> Path:
     return run_dir(args, name.replace(ONE_STEP, "my_policy"), task)
 
 
-def lerobot_eval(args: argparse.Namespace, name: str, task: str, eval_task: str, extra: list[str]) -> Path:
-    """`lerobot-eval` of the cell's checkpoint on one task, unless done; returns its output folder.
+def lerobot_eval(
+    args: argparse.Namespace, name: str, task: str, eval_task: str, extra: list[str]
+) -> list[Path]:
+    """`lerobot-eval` of the cell's checkpoint on one task, in runs of `--eval-episodes-per-run` episodes; returns
+    their output folders.
 
-    A multi-task checkpoint is evaluated task by task: each task starts from the same seeds as its single-task
-    cells (lerobot-eval seeds every task from `--seed`), and a stopped evaluation keeps the tasks it finished."""
+    lerobot-eval seeds episode i of a run from `--seed` + i, so the run starting at episode k gets `--seed` =
+    eval seed + k: every cell sees the same starts however its episodes are split (and a multi-task checkpoint the
+    same starts as the single-task cells). A finished run is kept when the evaluation is stopped, so an evaluation
+    longer than a session (Diffusion fails an episode in ~7 min here) continues where it stopped."""
     checkpoint = machine.last_checkpoint(trained_run(args, name, task) / "train")
-    result = run_dir(args, name, task) / "eval" / eval_task
-    wanted = {"episodes": args.eval_episodes, "seed": args.eval_seed, "checkpoint": str(checkpoint)}
-    command = [
-        str(BIN / "lerobot-eval"),
-        f"--policy.path={checkpoint}",
-        "--env.type=metaworld",
-        f"--env.task={eval_task}",
-        f"--eval.n_episodes={args.eval_episodes}",
-        "--eval.batch_size=1",
-        f"--seed={args.eval_seed}",
-        f"--output_dir={result}",
-        *extra,
-    ]
-    machine.run_unless_done(command, result.with_suffix(".log"), result, wanted)
-    return result
+    folders = []
+    for first in range(0, args.eval_episodes, args.eval_episodes_per_run):
+        episodes = min(args.eval_episodes_per_run, args.eval_episodes - first)
+        seed = args.eval_seed + first
+        folder = (
+            run_dir(args, name, task)
+            / "eval"
+            / eval_task
+            / f"episodes_{first:03d}-{first + episodes - 1:03d}"
+        )
+        command = [
+            str(BIN / "lerobot-eval"),
+            f"--policy.path={checkpoint}",
+            "--env.type=metaworld",
+            f"--env.task={eval_task}",
+            f"--eval.n_episodes={episodes}",
+            "--eval.batch_size=1",
+            f"--seed={seed}",
+            f"--output_dir={folder}",
+            *extra,
+        ]
+        wanted = {"episodes": episodes, "seed": seed, "checkpoint": str(checkpoint)}
+        machine.run_unless_done(command, folder.with_suffix(".log"), folder, wanted)
+        folders.append(folder)
+    return folders
 
 
 def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -> None:
@@ -200,7 +215,11 @@ def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -
     from lerobot.policies.factory import get_policy_class
 
     eval_tasks = args.tasks if task == "all" else [task]
-    results = [lerobot_eval(args, name, task, t, extra) for t in eval_tasks]
+    eval_runs = [run for t in eval_tasks for run in lerobot_eval(args, name, task, t, extra)]
+    successes: dict[str, list[bool]] = {}
+    for run in eval_runs:
+        for t, episodes in episode_successes(json.loads((run / "eval_info.json").read_text())).items():
+            successes.setdefault(t, []).extend(episodes)
     trained = trained_run(args, name, task)
     checkpoint = machine.last_checkpoint(trained / "train")
     config = PreTrainedConfig.from_pretrained(checkpoint)
@@ -210,11 +229,8 @@ def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -
         "name": name,
         "task": task,
         "settings": settings(args, task),
-        "success_rate": {
-            t: rate
-            for result in results
-            for t, rate in success_rates(json.loads((result / "eval_info.json").read_text())).items()
-        },
+        "success_rate": {t: sum(episodes) / len(episodes) for t, episodes in successes.items()},
+        "eval_episodes_per_run": args.eval_episodes_per_run,
         "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),
         "num_inference_steps": 1 if name == ONE_STEP else getattr(config, "num_inference_steps", None),
         # The one-step cell reuses my_policy's training; its cost is counted there.
@@ -222,7 +238,7 @@ def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -
         if name == ONE_STEP
         else json.loads((trained / "train" / "wall_s.json").read_text())["wall_s"],
         "eval_wall_s": round(
-            sum(json.loads((result / "done.json").read_text())["wall_s"] for result in results), 1
+            sum(json.loads((run / "done.json").read_text())["wall_s"] for run in eval_runs), 1
         ),
         "expert_success_rate": {t: expert[t]["expert_success_rate"] for t in eval_tasks},
         "hardware": machine.hardware(),
@@ -246,12 +262,10 @@ def run_all(args: argparse.Namespace) -> None:
                 evaluate(args, cell, task, options)
 
 
-def success_rates(info: dict) -> dict[str, float]:
-    """Per-task success from an `eval_info.json`; each task given to `--env.task` is its own task group."""
-    return {
-        t["task_group"]: sum(t["metrics"]["successes"]) / len(t["metrics"]["successes"])
-        for t in info["per_task"]
-    }
+def episode_successes(info: dict) -> dict[str, list[bool]]:
+    """Each episode's success per task from an `eval_info.json`; each task given to `--env.task` is its own task
+    group."""
+    return {t["task_group"]: t["metrics"]["successes"] for t in info["per_task"]}
 
 
 def collect(args: argparse.Namespace) -> dict:
@@ -440,6 +454,12 @@ def main() -> None:
     parser.add_argument("--save-freq", type=int, default=500)
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--eval-seed", type=int, default=1000)
+    parser.add_argument(
+        "--eval-episodes-per-run",
+        type=int,
+        default=5,
+        help="episodes per lerobot-eval run (same starts however split; a stopped evaluation keeps finished runs)",
+    )
     parser.add_argument("--data", type=Path, default=REPO / "data" / "metaworld" / "bench")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cells", type=Path, default=CELLS, help="where each cell's numbers are committed")
@@ -463,6 +483,8 @@ def main() -> None:
     args = parser.parse_args()
     if unknown := set(args.policies) - {*POLICIES, MULTITASK}:
         parser.error(f"unknown --policies {sorted(unknown)}; choose from {[*POLICIES, MULTITASK]}")
+    if args.eval_episodes_per_run < 1:
+        parser.error(f"--eval-episodes-per-run must be at least 1, got {args.eval_episodes_per_run}")
     if args.my_policy_options and (args.cells.resolve() == CELLS or args.out.resolve() == OUT):
         parser.error("--my-policy-options is an ablation: give it its own --cells and --out folders")
     {"all": run_all, "report": report}[args.stage](args)

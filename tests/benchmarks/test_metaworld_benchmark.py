@@ -45,9 +45,12 @@ def results() -> dict:
     }
 
 
-def test_success_rates_follow_the_task_groups_of_a_multitask_evaluation():
+def test_episode_successes_follow_the_task_groups_of_a_multitask_evaluation():
     info = eval_info({"reach-v3": [True, True, False, True], "push-v3": [False, True]})
-    assert run_benchmark.success_rates(info) == {"reach-v3": 0.75, "push-v3": 0.5}
+    assert run_benchmark.episode_successes(info) == {
+        "reach-v3": [True, True, False, True],
+        "push-v3": [False, True],
+    }
 
 
 def test_table_lists_every_task_and_policy_and_the_chart_is_written(tmp_path):
@@ -73,6 +76,7 @@ def bench_args(tmp_path, **overrides) -> run_benchmark.argparse.Namespace:
         "seed": 1000,
         "eval_episodes": 20,
         "eval_seed": 1000,
+        "eval_episodes_per_run": 5,
         "partial": False,
         "my_policy_options": [],
         "ablations": tmp_path / "ablations",
@@ -201,31 +205,39 @@ def test_a_partial_report_shows_the_cells_measured_so_far_and_names_the_rest(tmp
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_multitask_checkpoint_is_evaluated_task_by_task_and_a_stopped_evaluation_keeps_finished_tasks(
+def test_evaluation_runs_split_the_episodes_with_the_same_starts_and_a_stopped_evaluation_keeps_finished_runs(
     tmp_path, monkeypatch
 ):
-    """One lerobot-eval per task, from the same seed as the single-task cells; the cell merges them."""
+    """A multi-task checkpoint is evaluated task by task, each task in runs of `eval_episodes_per_run` episodes
+    whose seeds continue where the previous run stopped (lerobot-eval seeds episode i from --seed + i), so every
+    cell sees the same starts; the cell merges the runs."""
     import torch
 
     from lerobot.configs.policies import PreTrainedConfig
     from lerobot.policies import factory
 
-    args = bench_args(tmp_path, tasks=["reach-v3", "push-v3", "pick-place-v3"])
-    successes = {"reach-v3": [True, False], "push-v3": [True, True], "pick-place-v3": [False, False]}
-    ran, stop_once = [], {"pick-place-v3"}
+    args = bench_args(
+        tmp_path, tasks=["reach-v3", "push-v3", "pick-place-v3"], eval_episodes=5, eval_episodes_per_run=2
+    )
+    # Episode i of a task succeeds when (task, seed of episode i) is listed: the merge must keep each run's order.
+    succeeding = {("reach-v3", 1000), ("reach-v3", 1003), ("push-v3", 1004), ("pick-place-v3", 1001)}
+    ran, stop_once = [], {("push-v3", 1002)}
 
     def run_unless_done(command, log, folder, settings):
         """Like machine.run_unless_done, with lerobot-eval's output faked."""
         if (folder / "done.json").exists():
             return False
-        task = next(c.split("=", 1)[1] for c in command if c.startswith("--env.task="))
-        assert f"--seed={args.eval_seed}" in command and folder.name == task
-        ran.append(task)
-        if task in stop_once:
-            stop_once.remove(task)
-            raise SystemExit("stopped")  # e.g. the session ended during this task
+        option = dict(c.removeprefix("--").split("=", 1) for c in command[1:])
+        task, seed, episodes = option["env.task"], int(option["seed"]), int(option["eval.n_episodes"])
+        assert folder.parent.name == task and option["output_dir"] == str(folder)
+        assert settings == {"episodes": episodes, "seed": seed, "checkpoint": option["policy.path"]}
+        ran.append((task, seed, episodes))
+        if (task, seed) in stop_once:
+            stop_once.remove((task, seed))
+            raise SystemExit("stopped")  # e.g. the session ended during this run
+        successes = [(task, seed + i) in succeeding for i in range(episodes)]
         folder.mkdir(parents=True)
-        (folder / "eval_info.json").write_text(json.dumps(eval_info({task: successes[task]})))
+        (folder / "eval_info.json").write_text(json.dumps(eval_info({task: successes})))
         (folder / "done.json").write_text(json.dumps(settings | {"wall_s": 10.0}))
         return True
 
@@ -245,7 +257,17 @@ def test_the_multitask_checkpoint_is_evaluated_task_by_task_and_a_stopped_evalua
         run_benchmark.evaluate(args, "my_policy_multitask", "all", [])
     assert not run_benchmark.cell_path(args, "my_policy_multitask", "all").exists()
     run_benchmark.evaluate(args, "my_policy_multitask", "all", [])
-    assert ran == ["reach-v3", "push-v3", "pick-place-v3", "pick-place-v3"]  # finished tasks not run again
+    runs = [(1000, 2), (1002, 2), (1004, 1)]
+    assert (
+        ran
+        == [
+            *(("reach-v3", seed, n) for seed, n in runs),
+            *(("push-v3", seed, n) for seed, n in runs[:2]),  # stopped during its second run ...
+            *(("push-v3", seed, n) for seed, n in runs[1:]),  # ... which is all that runs again
+            *(("pick-place-v3", seed, n) for seed, n in runs),
+        ]
+    )
     cell = json.loads(run_benchmark.cell_path(args, "my_policy_multitask", "all").read_text())
-    assert cell["success_rate"] == {"reach-v3": 0.5, "push-v3": 1.0, "pick-place-v3": 0.0}
-    assert cell["eval_wall_s"] == 30.0 and cell["train_wall_s"] == 99.0 and cell["params"] == 9
+    assert cell["success_rate"] == {"reach-v3": 0.4, "push-v3": 0.2, "pick-place-v3": 0.2}
+    assert cell["eval_wall_s"] == 90.0 and cell["train_wall_s"] == 99.0 and cell["params"] == 9
+    assert cell["eval_episodes_per_run"] == 2
