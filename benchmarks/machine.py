@@ -73,11 +73,19 @@ def rerun_with_jemalloc() -> None:
         os.execve(sys.executable, [sys.executable, *sys.argv], env)  # nosec B606
 
 
+def headless(env: dict[str, str]) -> dict[str, str]:
+    """`env` with MuJoCo rendering through OSMesa unless `MUJOCO_GL` names a backend, as the Makefile sets it:
+    these benchmarks run on machines without a display, where MuJoCo's default (GLFW) fails in `gladLoadGL`."""
+    if "MUJOCO_GL" in env:
+        return dict(env)
+    return dict(env, MUJOCO_GL="osmesa", PYOPENGL_PLATFORM="osmesa")
+
+
 def run_logged(command: list[str], log: Path) -> float:
-    """Run a LeRobot CLI with its output appended to `log` (under `with_jemalloc`); fail loudly with the log's
-    tail."""
+    """Run a LeRobot CLI with its output appended to `log` (under `with_jemalloc` and `headless`); fail loudly
+    with the log's tail."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = with_jemalloc(dict(os.environ))
+    env = headless(with_jemalloc(dict(os.environ)))
     print(f"$ {' '.join(command)}\n  (log: {log})", flush=True)
     start = time.perf_counter()
     with log.open("a") as f:

@@ -58,6 +58,20 @@ def test_a_cli_runs_with_jemalloc_preloaded_when_the_machine_has_it(tmp_path, mo
     ]
 
 
+def test_a_cli_renders_off_screen_unless_the_environment_names_a_backend(tmp_path, monkeypatch):
+    log = tmp_path / "run.log"
+    code = "import os; print('gl=' + os.environ['MUJOCO_GL'], os.environ.get('PYOPENGL_PLATFORM'))"
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.delenv("PYOPENGL_PLATFORM", raising=False)
+    machine.run_logged([sys.executable, "-c", code], log)
+    monkeypatch.setenv("MUJOCO_GL", "egl")
+    machine.run_logged([sys.executable, "-c", code], log)
+    assert [line for line in log.read_text().splitlines() if line.startswith("gl=")] == [
+        "gl=osmesa osmesa",
+        "gl=egl None",
+    ]
+
+
 def test_an_in_process_benchmark_restarts_itself_once_with_jemalloc(tmp_path, monkeypatch):
     restarts = []
     monkeypatch.setattr(machine.os, "execve", lambda path, argv, env: restarts.append(env["LD_PRELOAD"]))
