@@ -184,7 +184,7 @@ def main() -> None:
         "git_commit": subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True
         ).stdout.strip(),
-        # As `lerobot-train`/`lerobot-eval` run in the Meta-World benchmark (`machine.with_jemalloc`).
+        # As `lerobot-train` runs in the Meta-World benchmark (`machine.with_jemalloc`).
         "allocator": "jemalloc" if "jemalloc" in os.environ.get("LD_PRELOAD", "") else "glibc",
         "batch_size": 1,
         "image_shape": list(IMAGE),

@@ -46,12 +46,16 @@ def allocator() -> str:
     return "jemalloc" if jemalloc() else "glibc"
 
 
-def with_jemalloc(env: dict[str, str]) -> dict[str, str]:
-    """`env` with jemalloc preloaded when this machine has it, set never to give freed memory back.
+def with_jemalloc(env: dict[str, str], keep_freed_memory: bool) -> dict[str, str]:
+    """`env` with jemalloc preloaded when this machine has it; with `keep_freed_memory`, set never to give freed
+    memory back.
 
     glibc's malloc (and jemalloc's default 10 s decay, shorter than a step) hand the large activation buffers of
     full-resolution ResNets back to the kernel after every step, and re-faulting them cost Diffusion's training
-    step ~45 % of its time on 2 cores. Same results (identical losses), only faster."""
+    step ~45 % of its time on 2 cores. Same results (identical losses), only faster. Evaluation keeps jemalloc's
+    default decay: with OSMesa rendering, a `lerobot-eval` that never gave memory back grew by ~60 MB/s and was
+    killed for memory (24 GiB) in its fourth reach-v3 episode; with the default decay it grows by ~2.5 MB/s, the
+    episode's video frames, and steps faster than with glibc's malloc (3.6 against 2.9 steps/s)."""
     library = jemalloc()
     if not library:
         print(
@@ -61,14 +65,15 @@ def with_jemalloc(env: dict[str, str]) -> dict[str, str]:
     if library in env.get("LD_PRELOAD", ""):
         return dict(env)
     preloaded = dict(env, LD_PRELOAD=" ".join(filter(None, [env.get("LD_PRELOAD"), library])))
-    preloaded.setdefault("MALLOC_CONF", "background_thread:true,dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    if keep_freed_memory:
+        preloaded.setdefault("MALLOC_CONF", "background_thread:true,dirty_decay_ms:-1,muzzy_decay_ms:-1")
     return preloaded
 
 
 def rerun_with_jemalloc() -> None:
     """Restart this Python program with jemalloc preloaded (`with_jemalloc`), unless it already is, so an
     in-process benchmark measures every policy with the allocator the training and evaluation runs use."""
-    env = with_jemalloc(dict(os.environ))
+    env = with_jemalloc(dict(os.environ), keep_freed_memory=True)
     if env.get("LD_PRELOAD") != os.environ.get("LD_PRELOAD"):
         os.execve(sys.executable, [sys.executable, *sys.argv], env)  # nosec B606
 
@@ -81,11 +86,11 @@ def headless(env: dict[str, str]) -> dict[str, str]:
     return dict(env, MUJOCO_GL="osmesa", PYOPENGL_PLATFORM="osmesa")
 
 
-def run_logged(command: list[str], log: Path) -> float:
+def run_logged(command: list[str], log: Path, keep_freed_memory: bool = False) -> float:
     """Run a LeRobot CLI with its output appended to `log` (under `with_jemalloc` and `headless`); fail loudly
     with the log's tail."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = headless(with_jemalloc(dict(os.environ)))
+    env = headless(with_jemalloc(dict(os.environ), keep_freed_memory))
     print(f"$ {' '.join(command)}\n  (log: {log})", flush=True)
     start = time.perf_counter()
     with log.open("a") as f:
@@ -174,7 +179,7 @@ def train_or_resume(
         command = fresh
     running.parent.mkdir(parents=True, exist_ok=True)
     running.write_text(json.dumps({"started": time.time()}))
-    wall = run_logged([*launcher, *command, f"--steps={steps}", *options], log)
+    wall = run_logged([*launcher, *command, f"--steps={steps}", *options], log, keep_freed_memory=True)
     running.unlink()
     _add_wall(train_dir, wall)
 

@@ -50,10 +50,12 @@ def test_a_cli_runs_with_jemalloc_preloaded_when_the_machine_has_it(tmp_path, mo
     assert machine.allocator() == "glibc"
     library = str(tmp_path / "libjemalloc.so.2")  # not a real library: the loader skips it with a warning
     monkeypatch.setattr(machine, "jemalloc", lambda: library)
-    machine.run_logged(show, log)
+    machine.run_logged(show, log)  # an evaluation: jemalloc's default decay
+    machine.run_logged(show, log, keep_freed_memory=True)  # a training run
     assert machine.allocator() == "jemalloc"
     assert [line for line in log.read_text().splitlines() if line.startswith("preload=")] == [
         "preload= ",
+        f"preload={library} ",
         f"preload={library} background_thread:true,dirty_decay_ms:-1,muzzy_decay_ms:-1",
     ]
 
@@ -114,7 +116,9 @@ print("resumed" if start else "fresh", start, stop)
 """
 
 
-def test_training_starts_resumes_and_stops_at_the_planned_steps(tmp_path):
+def test_training_starts_resumes_and_stops_at_the_planned_steps(tmp_path, monkeypatch):
+    kept_freed_memory = []  # training runs keep freed memory for their next step (`machine.with_jemalloc`)
+    monkeypatch.setattr(machine, "with_jemalloc", lambda env, keep: kept_freed_memory.append(keep) or env)
     script = tmp_path / "lerobot-train"  # an executable, like the real CLI: resuming reuses only its path
     script.write_text(f"#!{sys.executable}\n{FAKE_TRAIN}")
     script.chmod(0o755)
@@ -133,6 +137,7 @@ def test_training_starts_resumes_and_stops_at_the_planned_steps(tmp_path):
     ]
     machine.train_or_resume(fresh, train_dir, 100, log, resume_with)  # done: nothing runs
     assert log.read_text().count("resumed") == 1
+    assert kept_freed_memory == [True, True]
     assert isinstance(json.loads((train_dir / "wall_s.json").read_text())["wall_s"], float)
     with pytest.raises(SystemExit, match="started for 100 steps"):
         machine.train_or_resume(fresh, train_dir, 200, log, resume_with)
