@@ -293,11 +293,12 @@ def collect(args: argparse.Namespace) -> dict:
             continue
         rates = {task: rate for c in mine for task, rate in c["success_rate"].items()}
         complete = all(task in rates for task in args.tasks)
+        episodes = args.eval_episodes * len(args.tasks)
+        successes = round(sum(rates[t] * args.eval_episodes for t in args.tasks)) if complete else None
         policies[name] = {
             "success_rate": {task: round(rates[task], 4) for task in args.tasks if task in rates},
-            "mean_success_rate": round(sum(rates[t] for t in args.tasks) / len(args.tasks), 4)
-            if complete
-            else None,
+            "mean_success_rate": round(successes / episodes, 4) if complete else None,
+            "mean_success_ci95": wilson_interval(successes, episodes) if complete else None,
             "params": mine[0]["params"],
             "num_inference_steps": mine[0]["num_inference_steps"],
             "train_wall_s": round(sum(c["train_wall_s"] for c in mine), 1),
@@ -328,6 +329,15 @@ def collect(args: argparse.Namespace) -> dict:
     }
 
 
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> list[float]:
+    """95 % Wilson score interval of a success rate: how far apart two policies' means must be to tell them apart
+    with this many episodes (one task's 20 episodes alone are ±~20 points)."""
+    rate = successes / n
+    center = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * (rate * (1 - rate) / n + z**2 / (4 * n**2)) ** 0.5
+    return [round(center - half, 4), round(center + half, 4)]
+
+
 def percent(rate: float | None, digits: int = 0, missing: str = "not run") -> str:
     return missing if rate is None else f"{100 * rate:.{digits}f}%"
 
@@ -341,12 +351,14 @@ def table(results: dict) -> str:
         + " |"
         for task in results["tasks"]
     ]
-    mean = (
-        "| **mean** | "
-        + " | ".join(f"**{percent(results['policies'][n]['mean_success_rate'], 1, '—')}**" for n in names)
-        + " |"
-    )
-    return "\n".join([header, *rows, mean])
+
+    def mean(policy: dict) -> str:
+        low_high = policy.get("mean_success_ci95")
+        interval = f" ({100 * low_high[0]:.0f}–{100 * low_high[1]:.0f}%)" if low_high else ""
+        return f"**{percent(policy['mean_success_rate'], 1, '—')}**{interval}"
+
+    means = "| **mean** (95% interval) | " + " | ".join(mean(results["policies"][n]) for n in names) + " |"
+    return "\n".join([header, *rows, means])
 
 
 def ablation_table(args: argparse.Namespace) -> str:
@@ -418,7 +430,8 @@ def report(args: argparse.Namespace) -> None:
         f"demonstrations per task, seeds {results['demo_seed']}+; {results['train_steps']} steps at batch {results['batch_size']}, "
         f"seed {results['seeds']['train']}; {results['eval_episodes_per_task']} `lerobot-eval` episodes per task, "
         f"seed {results['seeds']['eval']}; {results['hardware']}; total {results['total_wall_s'] / 3600:.1f} h, "
-        f"commit {results['git_commit'][:10]})."
+        f"commit {results['git_commit'][:10]}). A mean pools the {len(results['tasks'])} tasks' episodes; its "
+        "95% interval is the Wilson score interval over them."
     )
     mdx = machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section)
     if any(args.ablations.glob("*/*.json")):

@@ -28,6 +28,7 @@ def results() -> dict:
         name: {
             "success_rate": {"reach-v3": rate, "push-v3": rate / 2},
             "mean_success_rate": 0.75 * rate,
+            "mean_success_ci95": [0.75 * rate - 0.1, 0.75 * rate + 0.1],
             "params": 1,
         }
         for name, rate in [("my_policy", 0.8), ("act", 0.4), ("diffusion", 0.2)]
@@ -57,7 +58,9 @@ def test_table_lists_every_task_and_policy_and_the_chart_is_written(tmp_path):
     table = run_benchmark.table(results())
     assert table.splitlines()[0] == "| task | my_policy | act | diffusion |"
     assert "| reach-v3 | 80% | 40% | 20% |" in table and "| push-v3 | 40% | 20% | 10% |" in table
-    assert "| **mean** | **60.0%** | **30.0%** | **15.0%** |" in table
+    assert (
+        "| **mean** (95% interval) | **60.0%** (50–70%) | **30.0%** (20–40%) | **15.0%** (5–25%) |" in table
+    )
     run_benchmark.chart(results(), tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -170,6 +173,9 @@ def test_the_report_is_built_from_cells_committed_by_separate_runs(tmp_path):
     results = run_benchmark.collect(args)
     assert results["policies"]["act"]["success_rate"] == {"reach-v3": 0.4, "push-v3": 0.4}
     assert results["policies"]["my_policy_multitask"]["mean_success_rate"] == 0.75
+    # Wilson score intervals (as scipy's `binomtest(k, n).proportion_ci(method="wilson")`) of the pooled episodes:
+    assert results["policies"]["my_policy_multitask"]["mean_success_ci95"] == [0.5981, 0.8581]  # 30 of 40
+    assert results["policies"]["act"]["mean_success_ci95"] == [0.2635, 0.554]  # 16 of 40
     assert results["policies"]["diffusion"]["train_wall_s"] == 200.0  # two tasks' cells
     assert results["total_wall_s"] == 5 * 2 * 150.0 - 150.0  # the multi-task run is one cell
     assert results["hardware"] == "2 CPU cores" and len(results["cell_commits"]) == 5
@@ -200,7 +206,7 @@ def test_a_partial_report_shows_the_cells_measured_so_far_and_names_the_rest(tmp
     }
     table = run_benchmark.table(results)
     assert "| reach-v3 | 35% | 50% |" in table and "| push-v3 | 25% | not run |" in table
-    assert "| **mean** | **30.0%** | **—** |" in table
+    assert "| **mean** (95% interval) | **30.0%** (18–45%) | **—** |" in table
     run_benchmark.chart(results, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
