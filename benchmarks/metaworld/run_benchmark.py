@@ -16,6 +16,7 @@ are deterministic by seed), so the benchmark can be run in pieces, on different 
 
     python benchmarks/metaworld/run_benchmark.py --policies act --tasks reach-v3   # one cell
     python benchmarks/metaworld/run_benchmark.py            # every cell not done yet, in order; rerun to continue
+    python benchmarks/metaworld/run_benchmark.py demos      # only the demonstrations, for every task
     python benchmarks/metaworld/run_benchmark.py report     # metaworld.json, the chart and the MDX table
     python benchmarks/metaworld/run_benchmark.py report --partial  # the same from the cells measured so far
 
@@ -249,6 +250,12 @@ def evaluate(args: argparse.Namespace, name: str, task: str, extra: list[str]) -
     cell_path(args, name, task).write_text(json.dumps(cell, indent=2) + "\n")
 
 
+def demos(args: argparse.Namespace) -> None:
+    """Only the demonstrations of `--tasks` (each generated once), e.g. to prepare the data for cells run later."""
+    for task in args.tasks:
+        task_demos(args, task)
+
+
 def run_all(args: argparse.Namespace) -> None:
     for name, policy_type, extra, task in runs(args):
         cells = [(name, [])] + (
@@ -450,7 +457,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("stage", nargs="?", choices=["all", "report"], default="all")
+    parser.add_argument("stage", nargs="?", choices=["all", "demos", "report"], default="all")
     parser.add_argument("--tasks", default=",".join(TASKS), type=lambda s: s.split(","))
     parser.add_argument(
         "--policies",
@@ -500,7 +507,7 @@ def main() -> None:
         parser.error(f"--eval-episodes-per-run must be at least 1, got {args.eval_episodes_per_run}")
     if args.my_policy_options and (args.cells.resolve() == CELLS or args.out.resolve() == OUT):
         parser.error("--my-policy-options is an ablation: give it its own --cells and --out folders")
-    {"all": run_all, "report": report}[args.stage](args)
+    {"all": run_all, "demos": demos, "report": report}[args.stage](args)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,23 @@ def test_every_policy_trains_on_every_task_and_the_multitask_run_on_all(tmp_path
     assert [(name, task) for name, _, _, task in only_act] == [("act", "push-v3")]
 
 
+def test_the_demos_stage_generates_each_tasks_demonstrations_once(tmp_path, monkeypatch):
+    generated = []
+
+    def fake_generator(command, log):
+        options = dict(arg.removeprefix("--").split("=", 1) for arg in command[2:])
+        generated.append((options["tasks"], options["seed"], options["demos-per-task"]))
+        (Path(options["root"]) / "meta").mkdir(parents=True)
+        (Path(options["root"]) / "meta" / "info.json").write_text("{}")
+
+    monkeypatch.setattr(run_benchmark.machine, "run_logged", fake_generator)
+    args = bench_args(tmp_path)
+    run_benchmark.demos(args)
+    run_benchmark.demos(args)
+    assert generated == [(task, "100000", "5") for task in TASKS]
+    assert all((run_benchmark.dataset_root(args, task) / "meta" / "info.json").exists() for task in TASKS)
+
+
 def test_an_ablation_changes_only_my_policy_and_is_told_apart_from_the_benchmark_cells(tmp_path):
     options = ["--policy.resize_shape=[224,224]"]
     ablation = bench_args(tmp_path, my_policy_options=options)
