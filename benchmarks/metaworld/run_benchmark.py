@@ -413,7 +413,7 @@ def chart(results: dict, path: Path) -> None:
     ax.set_ylim(0, 100)
     ax.set_title(
         f"Meta-World, {results['demos_per_task']} demos/task, {results['train_steps']} steps x batch "
-        f"{results['batch_size']}, {results['eval_episodes_per_task']} episodes/task ({results['hardware']})"
+        f"{results['batch_size']}, {results['eval_episodes_per_task']} episodes/task\n{results['hardware']}"
         + ("" if results["complete"] else f"; partial: {len(results['missing_cells'])} cells not run yet"),
         fontsize=8,
     )
