@@ -52,10 +52,12 @@ def with_jemalloc(env: dict[str, str], keep_freed_memory: bool) -> dict[str, str
 
     glibc's malloc (and jemalloc's default 10 s decay, shorter than a step) hand the large activation buffers of
     full-resolution ResNets back to the kernel after every step, and re-faulting them cost Diffusion's training
-    step ~45 % of its time on 2 cores. Same results (identical losses), only faster. Evaluation keeps jemalloc's
-    default decay: with OSMesa rendering, a `lerobot-eval` that never gave memory back grew by ~60 MB/s and was
-    killed for memory (24 GiB) in its fourth reach-v3 episode; with the default decay it grows by ~2.5 MB/s, the
-    episode's video frames, and steps faster than with glibc's malloc (3.6 against 2.9 steps/s)."""
+    step ~45 % of its time on 2 cores. Same results (identical losses), only faster. Evaluations keep jemalloc's
+    default decay unless told otherwise: a `lerobot-eval` of my_policy that never gave memory back grew by
+    60-170 MB/s (the freed inference buffers are not reused between the episode's video frames) and was killed for
+    memory (24 GiB) in its fourth reach-v3 episode; with the default decay it grows by ~2.5 MB/s, the video frames,
+    and steps faster than with glibc's malloc (3.6 against 2.9 steps/s). Diffusion's evaluation is the exception
+    (see `run_benchmark.EVAL_KEEPS_FREED_MEMORY`)."""
     library = jemalloc()
     if not library:
         print(
@@ -116,16 +118,18 @@ def replace_section(text: str, start: str, end: str, section: str) -> str:
     return re.sub(pattern, lambda _: f"{start}\n{section}\n{end}", text, flags=re.S)
 
 
-def run_unless_done(command: list[str], log: Path, folder: Path, settings: dict) -> bool:
-    """Run a CLI that writes into `folder`, unless `folder/done.json` says it already ran with these `settings`
-    (a run that was interrupted, or made with other settings, is started again from scratch). Records the wall time
-    next to the settings; returns whether it ran."""
+def run_unless_done(
+    command: list[str], log: Path, folder: Path, settings: dict, keep_freed_memory: bool = False
+) -> bool:
+    """Run a CLI that writes into `folder` (through `run_logged`), unless `folder/done.json` says it already ran
+    with these `settings` (a run that was interrupted, or made with other settings, is started again from scratch).
+    Records the wall time next to the settings; returns whether it ran."""
     marker = folder / "done.json"
     done = json.loads(marker.read_text()) if marker.exists() else {}
     if {key: done.get(key) for key in settings} == settings:
         return False
     shutil.rmtree(folder, ignore_errors=True)
-    wall = run_logged(command, log)
+    wall = run_logged(command, log, keep_freed_memory)
     folder.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(settings | {"wall_s": round(wall, 1)}))
     return True

@@ -246,14 +246,21 @@ def test_evaluation_runs_split_the_episodes_with_the_same_starts_and_a_stopped_e
     succeeding = {("reach-v3", 1000), ("reach-v3", 1003), ("push-v3", 1004), ("pick-place-v3", 1001)}
     ran, stop_once = [], {("push-v3", 1002)}
 
-    def run_unless_done(command, log, folder, settings):
+    def run_unless_done(command, log, folder, settings, keep_freed_memory):
         """Like machine.run_unless_done, with lerobot-eval's output faked."""
         if (folder / "done.json").exists():
             return False
         option = dict(c.removeprefix("--").split("=", 1) for c in command[1:])
         task, seed, episodes = option["env.task"], int(option["seed"]), int(option["eval.n_episodes"])
         assert folder.parent.name == task and option["output_dir"] == str(folder)
-        assert settings == {"episodes": episodes, "seed": seed, "checkpoint": option["policy.path"]}
+        checkpoint = option["policy.path"]
+        assert settings == {
+            "episodes": episodes,
+            "seed": seed,
+            "checkpoint": checkpoint,
+            "keeps_freed_memory": False,
+        }
+        assert not keep_freed_memory
         ran.append((task, seed, episodes))
         if (task, seed) in stop_once:
             stop_once.remove((task, seed))
@@ -294,3 +301,25 @@ def test_evaluation_runs_split_the_episodes_with_the_same_starts_and_a_stopped_e
     assert cell["success_rate"] == {"reach-v3": 0.4, "push-v3": 0.2, "pick-place-v3": 0.2}
     assert cell["eval_wall_s"] == 90.0 and cell["train_wall_s"] == 99.0 and cell["params"] == 9
     assert cell["eval_episodes_per_run"] == 2
+
+
+def test_only_diffusions_evaluation_keeps_the_memory_it_frees_and_a_run_made_otherwise_is_redone(
+    tmp_path, monkeypatch
+):
+    args = bench_args(tmp_path, tasks=["reach-v3"], eval_episodes=2, eval_episodes_per_run=2)
+    kept = []
+
+    def run_logged(command, log, keep_freed_memory=False):
+        kept.append((Path(command[1].removeprefix("--policy.path=")).parts[-6], keep_freed_memory))
+        return 1.0
+
+    monkeypatch.setattr(run_benchmark.machine, "run_logged", run_logged)
+    for name in ["my_policy", "act", "diffusion"]:
+        run_benchmark.lerobot_eval(args, name, "reach-v3", "reach-v3", [])
+    assert kept == [("my_policy", False), ("act", False), ("diffusion", True)]
+    (run,) = run_benchmark.lerobot_eval(args, "diffusion", "reach-v3", "reach-v3", [])
+    assert len(kept) == 3  # done with these settings: not run again
+    done = json.loads((run / "done.json").read_text())
+    (run / "done.json").write_text(json.dumps({k: v for k, v in done.items() if k != "keeps_freed_memory"}))
+    run_benchmark.lerobot_eval(args, "diffusion", "reach-v3", "reach-v3", [])
+    assert kept[3:] == [("diffusion", True)]  # made before the setting was recorded: evaluated again
