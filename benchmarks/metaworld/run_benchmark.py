@@ -47,12 +47,13 @@ POLICIES = {  # name -> (policy type, extra lerobot-train options)
     "act": ("act", ["--policy.pretrained_backbone_weights=null"]),
     "diffusion": ("diffusion", ["--policy.pretrained_backbone_weights=null"]),
 }
-# Evaluations run with jemalloc set to keep the memory they free (`machine.with_jemalloc`). Diffusion's 100
+# Policies evaluated with jemalloc set to keep the memory it frees (`machine.with_jemalloc`). Diffusion's 100
 # denoising passes through its 263 M-parameter U-Net free and re-allocate the same large buffers each pass; with any
-# finite decay jemalloc hands them back to the kernel and faults them in again (19 M page faults, more system time
-# than user time): a chunk took 29.5 s instead of 11.2 s, a failed drawer-open-v3 episode 9.4 min instead of
-# 4.3 min, with identical rewards and a flat ~3 GB (AMD EPYC, 2 cores). my_policy's evaluation grows without bound
-# that way (`with_jemalloc`), so the other policies keep the default decay.
+# finite decay jemalloc hands them back to the kernel and faults them in again (19 M page faults a chunk, more
+# system time than user time): a chunk took 29.5 s instead of 11.2 s, a failed drawer-open-v3 episode 9.4 min
+# instead of 4.3 min, with identical rewards and ~3 GB after an episode, then only its video frames (~0.4 GB an
+# episode; AMD EPYC, 2 cores). my_policy's evaluation grows without bound that way (`with_jemalloc`), so the other
+# policies keep the default decay.
 EVAL_KEEPS_FREED_MEMORY = {"diffusion"}
 MULTITASK = "my_policy_multitask"
 ONE_STEP = "my_policy_1step"
