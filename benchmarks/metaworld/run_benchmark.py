@@ -429,12 +429,16 @@ def chart(results: dict, path: Path) -> None:
     ax.set_title(
         f"Meta-World, {results['demos_per_task']} demos/task, {results['train_steps']} steps x batch "
         f"{results['batch_size']}, {results['eval_episodes_per_task']} episodes/task\n{results['hardware']}"
-        + ("" if results["complete"] else f"; partial: {len(results['missing_cells'])} cells not run yet"),
+        + ("" if results["complete"] else f"; partial: {_count_cells(results['missing_cells'])} not run yet"),
         fontsize=8,
     )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def _count_cells(cells: list) -> str:
+    return f"{len(cells)} cell" + ("" if len(cells) == 1 else "s")
 
 
 def report(args: argparse.Namespace) -> None:
@@ -444,7 +448,7 @@ def report(args: argparse.Namespace) -> None:
     partial = (
         ""
         if results["complete"]
-        else f"**Partial grid**: {len(results['missing_cells'])} cells not run yet (`not run`); the means wait for "
+        else f"**Partial grid**: {_count_cells(results['missing_cells'])} not run yet (`not run`); the means wait for "
         "every task. `make bench-metaworld` continues where it stopped.\n\n"
     )
     section = (
