@@ -25,7 +25,7 @@ LIBERO_CHECK_EPISODES ?= 20
 LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -64,6 +64,9 @@ artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests
 
 bench-latency: setup  ## Chunk latency, per-step latency and training samples/s: my_policy vs ACT vs Diffusion.
 	$(PY) benchmarks/latency.py --out benchmarks/results/latency.json
+
+bench-metaworld-demos: setup  ## Only the scripted-expert demonstrations of the benchmark's tasks (MW_ARGS="--tasks push-v3").
+	$(PY) benchmarks/metaworld/run_benchmark.py demos $(MW_ARGS)
 
 bench-metaworld: setup  ## my_policy vs ACT vs Diffusion on 6 Meta-World tasks, cells not done yet (MW_ARGS="--policies act").
 	$(PY) benchmarks/metaworld/run_benchmark.py all $(MW_ARGS)
