@@ -407,6 +407,10 @@ def ablation_table(args: argparse.Namespace) -> str:
     return "\n".join([header, *rows])
 
 
+def _count_cells(cells: list) -> str:
+    return f"{len(cells)} cell" + ("" if len(cells) == 1 else "s")
+
+
 def chart(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -435,10 +439,6 @@ def chart(results: dict, path: Path) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-
-
-def _count_cells(cells: list) -> str:
-    return f"{len(cells)} cell" + ("" if len(cells) == 1 else "s")
 
 
 def report(args: argparse.Namespace) -> None:
