@@ -42,8 +42,8 @@ def sensitivity(policy, batch: dict, seed: int = 0) -> dict[str, float]:
     size = len(batch["action"])
     if size < 2 or size % 2:
         raise ValueError(f"need an even number of frames (pairs), got {size}")
-    model = policy._inference_model()
-    memory, mask = policy._observation_tokens(batch, model)
+    model = policy.inference_model()
+    memory, mask = model.encode_observation(batch)
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(size, policy.config.horizon, model.action_dim, generator=g)
     t = torch.rand(size, generator=g)

@@ -22,7 +22,7 @@ def test_a_policy_blind_to_its_camera_shows_zero_camera_sensitivity():
     assert set(seeing) == {"camera", "state", "language"}
     assert all(change > 0 for change in seeing.values())
 
-    for model in (policy.model, policy._inference_model()):
+    for model in (policy.model, policy.inference_model()):
         torch.nn.init.zeros_(model.image_proj.weight)
         torch.nn.init.zeros_(model.image_proj.bias)
     blind = input_sensitivity.sensitivity(policy, batch)
@@ -33,7 +33,7 @@ def test_token_groups_follow_the_memory_layout():
     config = make_config(n_cameras=2, state=False, use_language=False)
     policy, pre, _ = make_policy_and_processors(config)
     policy.eval()
-    memory, _ = policy.model.encode_observation(pre(raw_batch(config)), text=None)
+    memory, _ = policy.model.encode_observation(pre(raw_batch(config)))
     assert input_sensitivity.token_groups(policy) == {"camera": slice(0, memory.shape[1])}
     with pytest.raises(ValueError, match="even number of frames"):
         input_sensitivity.sensitivity(policy, {"action": torch.zeros(3, 1)})

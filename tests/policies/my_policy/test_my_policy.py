@@ -107,7 +107,7 @@ def test_one_token_per_feature_map_cell():
     config = make_config(state=False, use_language=False, resize_shape=(64, 96), crop_ratio=1.0)
     policy, pre, _ = make_policy_and_processors(config)
     policy.eval()
-    memory, _ = policy.model.encode_observation(pre(raw_batch(config)), text=None)
+    memory, _ = policy.model.encode_observation(pre(raw_batch(config)))
     assert memory.shape[1] == (64 // 32) * (96 // 32)
 
 
@@ -306,11 +306,11 @@ def test_pretrained_text_encoder_from_a_local_folder(tmp_path):
     assert batch["observation.language.tokens"].shape == (4, 12)
     loss, _ = policy.forward(batch)
     loss.backward()
-    assert not policy.text_encoder.training
-    assert all(p.grad is None for p in policy.text_encoder.parameters()), (
-        "the pretrained encoder must stay frozen"
-    )
+    frozen = policy.model.pretrained_text_encoder
+    assert not frozen.training
+    assert all(p.grad is None for p in frozen.parameters()), "the pretrained encoder must stay frozen"
     assert policy.model.text_proj.weight.grad is not None
+    assert policy.ema.module.pretrained_text_encoder is frozen, "the EMA must share, not copy, frozen weights"
 
     policy.eval()
     policy.save_pretrained(tmp_path / "ckpt")

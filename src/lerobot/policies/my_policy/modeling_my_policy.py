@@ -20,6 +20,9 @@ transformer decoder predicts the velocity that carries Gaussian noise to the act
 also conditioned on the integration step size, trained with the shortcut self-consistency objective
 (Frans et al., 2024, "One Step Diffusion via Shortcut Models"), so that 4, 2 or even 1 Euler step(s) give
 good chunks. Observations are encoded once per chunk; only the small action decoder runs per step.
+
+`MyPolicy` is what LeRobot's tools call: it checks inputs, keeps the EMA of the weights and queues actions.
+`MyPolicyModel` holds every trainable part and owns the method: `compute_loss` and `generate_actions`.
 """
 
 import math
@@ -64,31 +67,16 @@ class MyPolicy(PreTrainedPolicy):
         super().__init__(config)
         config.validate_features()
         self.config = config
-
-        # A pretrained text encoder stays frozen and outside `model`, so the EMA does not duplicate it.
-        self.text_encoder = None
-        if config.use_language and config.text_encoder != BYTE_TEXT_ENCODER:
-            require_package("transformers", extra="transformers-dep")
-            self.text_encoder = AutoModel.from_pretrained(config.text_encoder).requires_grad_(False).eval()
-        text_dim = self.text_encoder.config.hidden_size if self.text_encoder is not None else None
-
-        self.model = MyPolicyModel(config, pretrained_text_dim=text_dim)
+        self.model = MyPolicyModel(config)
         # An nn.Module (unlike diffusers' EMAModel), so the averaged weights are saved in model.safetensors,
         # restored on `--resume`, and used by `predict_action_chunk`.
-        self.ema = (
-            AveragedModel(self.model, multi_avg_fn=self._ema_update, use_buffers=True)
-            if config.use_ema
-            else None
-        )
-        if self.ema is not None:
+        self.ema: AveragedModel | None = None
+        if config.use_ema:
+            self.ema = AveragedModel(self.model, multi_avg_fn=self._ema_update, use_buffers=True)
             self.ema.requires_grad_(False)
+            # A frozen pretrained text encoder never changes: the average shares it instead of copying it.
+            cast(MyPolicyModel, self.ema.module).pretrained_text_encoder = self.model.pretrained_text_encoder
         self.reset()
-
-    def train(self, mode: bool = True) -> "MyPolicy":
-        super().train(mode)
-        if self.text_encoder is not None:
-            self.text_encoder.eval()  # frozen: no dropout while the rest trains
-        return self
 
     def _ema_update(
         self, ema_params: Sequence[Tensor], params: Sequence[Tensor], num_averaged: Tensor | int
@@ -113,33 +101,15 @@ class MyPolicy(PreTrainedPolicy):
     def reset(self) -> None:
         self._action_queue: deque[Tensor] = deque([], maxlen=self.config.n_action_steps)
 
-    def _observation_tokens(self, batch: dict[str, Tensor], model: "MyPolicyModel") -> tuple[Tensor, Tensor]:
-        text = None
-        if self.config.use_language:
-            text = (batch[OBS_LANGUAGE_TOKENS], batch[OBS_LANGUAGE_ATTENTION_MASK].bool())
-            if self.text_encoder is not None:
-                with torch.no_grad():
-                    hidden = self.text_encoder(input_ids=text[0], attention_mask=text[1]).last_hidden_state
-                text = (hidden, text[1])
-        return model.encode_observation(batch, text)
+    def inference_model(self) -> "MyPolicyModel":
+        """The weights that act: the EMA when there is one, else the trained weights."""
+        return cast(MyPolicyModel, self.ema.module) if self.ema is not None else self.model
 
     @torch.no_grad()
     def predict_action_chunk(self, batch: dict[str, Tensor], **kwargs) -> Tensor:
-        """Integrate the flow from noise to an action chunk of shape (B, horizon, action_dim)."""
+        """An action chunk of shape (B, horizon, action_dim), integrated from noise."""
         self._check_inference_inputs(batch)
-        model = self._inference_model()
-        memory, memory_mask = self._observation_tokens(batch, model)
-        batch_size = memory.shape[0]
-        n = self.config.num_inference_steps
-        x = torch.randn(batch_size, self.config.horizon, model.action_dim, device=memory.device)
-        step = torch.full((batch_size,), 1.0 / n, device=memory.device)
-        for i in range(n):
-            t = torch.full((batch_size,), i / n, device=memory.device)
-            x = x + model.velocity(x, t, step, memory, memory_mask) / n
-        return x
-
-    def _inference_model(self) -> "MyPolicyModel":
-        return cast(MyPolicyModel, self.ema.module) if self.ema is not None else self.model
+        return self.inference_model().generate_actions(batch)
 
     @torch.no_grad()
     def select_action(self, batch: dict[str, Tensor], **kwargs) -> Tensor:
@@ -150,69 +120,8 @@ class MyPolicy(PreTrainedPolicy):
         return self._action_queue.popleft()
 
     def forward(self, batch: dict[str, Tensor], reduction: str = "mean") -> tuple[Tensor, dict]:
-        """Flow-matching + shortcut loss; padded actions (`action_is_pad`) neither count nor are attended to."""
-        if reduction not in ("mean", "none"):
-            raise ValueError(f"`reduction` must be 'mean' or 'none', got '{reduction}'.")
-        memory, memory_mask = self._observation_tokens(batch, self.model)
-        actions = batch[ACTION]
-        is_pad = batch.get("action_is_pad")
-        if is_pad is None:
-            is_pad = torch.zeros(actions.shape[:2], dtype=torch.bool, device=actions.device)
-        x_t, t, step, target = self._flow_targets(actions, is_pad, memory, memory_mask)
-        pred = self.model.velocity(x_t, t, step, memory, memory_mask, action_is_pad=is_pad)
-
-        valid = (~is_pad).unsqueeze(-1).float()
-        per_sample = ((pred - target) ** 2 * valid).sum(dim=(1, 2)) / (
-            valid.sum(dim=(1, 2)) * actions.shape[-1]
-        )
-        n_shortcut = self._n_shortcut(actions.shape[0])
-        info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
-        if n_shortcut:
-            info["shortcut_loss"] = per_sample[:n_shortcut].mean().item()
-        loss = per_sample if reduction == "none" else per_sample.mean()
-        return loss, info
-
-    def _n_shortcut(self, batch_size: int) -> int:
-        """Shortcut samples per batch: at least one whenever the fraction is > 0, but never the whole batch."""
-        return min(batch_size - 1, math.ceil(batch_size * self.config.shortcut_fraction))
-
-    def _flow_targets(
-        self, actions: Tensor, is_pad: Tensor, memory: Tensor, memory_mask: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Noisy chunks, times, step sizes and velocity targets.
-
-        Path: x_t = t * action + (1 - t) * noise, t in [0, 1]. The last samples get the flow-matching target
-        (step 0 = instantaneous velocity); the first `shortcut_fraction` get the shortcut target for a step of
-        size 2^-k: the mean velocity of two half steps taken by the model itself (no gradient). The finest
-        level bootstraps from the instantaneous velocity.
-        """
-        batch_size, device = actions.shape[0], actions.device
-        noise = torch.randn_like(actions)
-        t = torch.rand(batch_size, device=device)
-        step = torch.zeros(batch_size, device=device)
-        target = actions - noise
-
-        n_sc = self._n_shortcut(batch_size)
-        if n_sc:
-            finest = int(math.log2(self.config.max_shortcut_steps))
-            level = torch.randint(0, finest + 1, (n_sc,), device=device)
-            sc_step = 2.0 ** (-level.float())
-            # Times on the grid of the step size, as visited at inference.
-            sc_t = torch.floor(torch.rand(n_sc, device=device) / sc_step) * sc_step
-            half = sc_step / 2
-            half_cond = torch.where(level == finest, torch.zeros_like(half), half)
-            sc_x = sc_t[:, None, None] * actions[:n_sc] + (1 - sc_t[:, None, None]) * noise[:n_sc]
-            with torch.no_grad():
-                mem, mem_mask, pad = memory[:n_sc].detach(), memory_mask[:n_sc], is_pad[:n_sc]
-                v1 = self.model.velocity(sc_x, sc_t, half_cond, mem, mem_mask, action_is_pad=pad)
-                x_mid = sc_x + half[:, None, None] * v1
-                v2 = self.model.velocity(x_mid, sc_t + half, half_cond, mem, mem_mask, action_is_pad=pad)
-            t = torch.cat([sc_t, t[n_sc:]])
-            step = torch.cat([sc_step, step[n_sc:]])
-            target = torch.cat([(v1 + v2) / 2, target[n_sc:]])
-
-        x_t = t[:, None, None] * actions + (1 - t[:, None, None]) * noise
-        return x_t, t, step, target
+        """Training loss of the live weights (see `MyPolicyModel.compute_loss`)."""
+        return self.model.compute_loss(batch, reduction)
 
     def _check_inference_inputs(self, batch: dict[str, Tensor]) -> None:
         """Refuse inputs that would silently give wrong actions."""
@@ -243,9 +152,9 @@ class MyPolicy(PreTrainedPolicy):
 
 
 class MyPolicyModel(nn.Module):
-    """Observation encoder + flow-matching action decoder (all trainable parts of MyPolicy)."""
+    """Observation encoder + flow-matching action decoder, with the training loss and the sampler."""
 
-    def __init__(self, config: MyPolicyConfig, pretrained_text_dim: int | None = None):
+    def __init__(self, config: MyPolicyConfig):
         super().__init__()
         self.config = config
         dim = config.dim_model
@@ -265,20 +174,23 @@ class MyPolicyModel(nn.Module):
         state = config.robot_state_feature
         self.state_proj = nn.Linear(state.shape[0], dim) if state is not None else None
 
+        # The task string: UTF-8 bytes through a small learned transformer (offline, the default), or the
+        # sub-words of a frozen pretrained encoder projected to `dim_model`.
         self.text_embed: nn.Embedding | None = None
         self.text_encoder: nn.TransformerEncoder | None = None
+        self.pretrained_text_encoder: nn.Module | None = None
         self.text_proj: nn.Linear | None = None
-        if config.use_language:
-            if pretrained_text_dim is None:
-                self.text_embed = nn.Embedding(256, dim)  # one row per UTF-8 byte
-                self.text_pos = nn.Parameter(torch.randn(config.max_language_tokens, dim) * 0.02)
-                self.text_encoder = nn.TransformerEncoder(
-                    _layer(nn.TransformerEncoderLayer, config),
-                    config.n_text_layers,
-                    enable_nested_tensor=False,
-                )
-            else:
-                self.text_proj = nn.Linear(pretrained_text_dim, dim)
+        if config.use_language and config.text_encoder == BYTE_TEXT_ENCODER:
+            self.text_embed = nn.Embedding(256, dim)  # one row per UTF-8 byte
+            self.text_pos = nn.Parameter(torch.randn(config.max_language_tokens, dim) * 0.02)
+            self.text_encoder = nn.TransformerEncoder(
+                _layer(nn.TransformerEncoderLayer, config), config.n_text_layers, enable_nested_tensor=False
+            )
+        elif config.use_language:
+            require_package("transformers", extra="transformers-dep")
+            encoder = AutoModel.from_pretrained(config.text_encoder)
+            self.pretrained_text_encoder = encoder.requires_grad_(False).eval()
+            self.text_proj = nn.Linear(encoder.config.hidden_size, dim)
 
         self.memory_norm = nn.LayerNorm(dim)
         self.time_proj = Timesteps(dim, flip_sin_to_cos=True, downscale_freq_shift=0)
@@ -295,9 +207,15 @@ class MyPolicyModel(nn.Module):
         )
         self.action_out = nn.Linear(dim, action_dim)
 
-    def encode_observation(
-        self, batch: dict[str, Tensor], text: tuple[Tensor, Tensor] | None
-    ) -> tuple[Tensor, Tensor]:
+    def train(self, mode: bool = True) -> "MyPolicyModel":
+        super().train(mode)
+        if self.pretrained_text_encoder is not None:
+            self.pretrained_text_encoder.eval()  # frozen: no dropout while the rest trains
+        return self
+
+    # Observation encoding.
+
+    def encode_observation(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """Observation tokens (B, N, D) and their padding mask (B, N), True where a token is padding."""
         tokens = []
         crop = self.random_crop if self.training else self.center_crop
@@ -308,20 +226,29 @@ class MyPolicyModel(nn.Module):
             tokens.append(features + self.image_pos[i])
         if self.state_proj is not None:
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
-        image_tokens = torch.cat(tokens, dim=1)
-        pad = torch.zeros(image_tokens.shape[:2], dtype=torch.bool, device=image_tokens.device)
+        memory = torch.cat(tokens, dim=1)
+        pad = torch.zeros(memory.shape[:2], dtype=torch.bool, device=memory.device)
 
-        if text is not None:
-            ids_or_hidden, attention_mask = text
-            if self.text_embed is not None and self.text_encoder is not None:
-                length = ids_or_hidden.shape[1]
-                text_tokens = self.text_embed(ids_or_hidden) + self.text_pos[:length]
-                text_tokens = self.text_encoder(text_tokens, src_key_padding_mask=~attention_mask)
-            else:
-                text_tokens = cast(nn.Linear, self.text_proj)(ids_or_hidden)
-            image_tokens = torch.cat([image_tokens, text_tokens], dim=1)
+        if self.config.use_language:
+            attention_mask = batch[OBS_LANGUAGE_ATTENTION_MASK].bool()
+            text_tokens = self.encode_text(batch[OBS_LANGUAGE_TOKENS], attention_mask)
+            memory = torch.cat([memory, text_tokens], dim=1)
             pad = torch.cat([pad, ~attention_mask], dim=1)
-        return self.memory_norm(image_tokens), pad
+        return self.memory_norm(memory), pad
+
+    def encode_text(self, token_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """Text tokens (B, L, D) from token ids (B, L) and their mask (True on real tokens)."""
+        if self.pretrained_text_encoder is not None:
+            with torch.no_grad():
+                hidden = self.pretrained_text_encoder(
+                    input_ids=token_ids, attention_mask=attention_mask
+                ).last_hidden_state
+            return cast(nn.Linear, self.text_proj)(hidden)
+        text_embed, text_encoder = cast(nn.Embedding, self.text_embed), cast(nn.Module, self.text_encoder)
+        tokens = text_embed(token_ids) + self.text_pos[: token_ids.shape[1]]
+        return text_encoder(tokens, src_key_padding_mask=~attention_mask)
+
+    # Flow matching.
 
     def velocity(
         self,
@@ -342,6 +269,101 @@ class MyPolicyModel(nn.Module):
             tokens, memory, tgt_key_padding_mask=action_is_pad, memory_key_padding_mask=memory_mask
         )
         return self.action_out(out)
+
+    def generate_actions(self, batch: dict[str, Tensor]) -> Tensor:
+        """Integrate the flow from Gaussian noise (t=0) to an action chunk (t=1) in `num_inference_steps`
+        Euler steps, each conditioned on its step size."""
+        memory, memory_mask = self.encode_observation(batch)
+        batch_size, device = memory.shape[0], memory.device
+        n = self.config.num_inference_steps
+        x = torch.randn(batch_size, self.config.horizon, self.action_dim, device=device)
+        step = torch.full((batch_size,), 1.0 / n, device=device)
+        for i in range(n):
+            t = torch.full((batch_size,), i / n, device=device)
+            x = x + self.velocity(x, t, step, memory, memory_mask) / n
+        return x
+
+    def compute_loss(self, batch: dict[str, Tensor], reduction: str = "mean") -> tuple[Tensor, dict]:
+        """Flow-matching + shortcut loss; padded actions (`action_is_pad`) neither count nor are attended to."""
+        if reduction not in ("mean", "none"):
+            raise ValueError(f"`reduction` must be 'mean' or 'none', got '{reduction}'.")
+        memory, memory_mask = self.encode_observation(batch)
+        actions = batch[ACTION]
+        is_pad = batch.get("action_is_pad")
+        if is_pad is None:
+            is_pad = torch.zeros(actions.shape[:2], dtype=torch.bool, device=actions.device)
+        x_t, t, step, target = self.flow_targets(actions, is_pad, memory, memory_mask)
+        pred = self.velocity(x_t, t, step, memory, memory_mask, action_is_pad=is_pad)
+
+        valid = (~is_pad).unsqueeze(-1).float()
+        per_sample = ((pred - target) ** 2 * valid).sum(dim=(1, 2)) / (
+            valid.sum(dim=(1, 2)) * actions.shape[-1]
+        )
+        n_shortcut = self.n_shortcut(actions.shape[0])
+        info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
+        if n_shortcut:
+            info["shortcut_loss"] = per_sample[:n_shortcut].mean().item()
+        loss = per_sample if reduction == "none" else per_sample.mean()
+        return loss, info
+
+    def n_shortcut(self, batch_size: int) -> int:
+        """Shortcut samples per batch: at least one whenever the fraction is > 0, but never the whole batch."""
+        return min(batch_size - 1, math.ceil(batch_size * self.config.shortcut_fraction))
+
+    def flow_targets(
+        self, actions: Tensor, is_pad: Tensor, memory: Tensor, memory_mask: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Noisy chunks, times, step sizes and velocity targets.
+
+        Path: x_t = t * action + (1 - t) * noise, t in [0, 1]. The last samples get the flow-matching target
+        (step 0 = instantaneous velocity); the first `shortcut_fraction` get the shortcut target for a step of
+        size 2^-k: the mean velocity of two half steps taken by the model itself (no gradient). The finest
+        level bootstraps from the instantaneous velocity.
+        """
+        batch_size, device = actions.shape[0], actions.device
+        noise = torch.randn_like(actions)
+        t = torch.rand(batch_size, device=device)
+        step = torch.zeros(batch_size, device=device)
+        target = actions - noise
+
+        n_sc = self.n_shortcut(batch_size)
+        if n_sc:
+            finest = int(math.log2(self.config.max_shortcut_steps))
+            level = torch.randint(0, finest + 1, (n_sc,), device=device)
+            sc_step = 2.0 ** (-level.float())
+            # Times on the grid of the step size, as visited at inference.
+            sc_t = torch.floor(torch.rand(n_sc, device=device) / sc_step) * sc_step
+            sc_x = sc_t[:, None, None] * actions[:n_sc] + (1 - sc_t[:, None, None]) * noise[:n_sc]
+            with torch.no_grad():
+                sc_target = self.shortcut_target(
+                    sc_x, sc_t, sc_step, level == finest, memory[:n_sc], memory_mask[:n_sc], is_pad[:n_sc]
+                )
+            t = torch.cat([sc_t, t[n_sc:]])
+            step = torch.cat([sc_step, step[n_sc:]])
+            target = torch.cat([sc_target, target[n_sc:]])
+
+        x_t = t[:, None, None] * actions + (1 - t[:, None, None]) * noise
+        return x_t, t, step, target
+
+    def shortcut_target(
+        self,
+        x_t: Tensor,
+        t: Tensor,
+        step: Tensor,
+        is_finest: Tensor,
+        memory: Tensor,
+        memory_mask: Tensor,
+        action_is_pad: Tensor,
+    ) -> Tensor:
+        """The shortcut target for a step of size `step` from x_t: the mean of two half-step velocities,
+        s(x_t, t, d/2) and s(x_t + d/2 * s(x_t, t, d/2), t + d/2, d/2). At the finest level the half steps use
+        the instantaneous velocity (step 0), which plain flow matching trains."""
+        half = step / 2
+        half_cond = torch.where(is_finest, torch.zeros_like(half), half)
+        v1 = self.velocity(x_t, t, half_cond, memory, memory_mask, action_is_pad=action_is_pad)
+        x_mid = x_t + half[:, None, None] * v1
+        v2 = self.velocity(x_mid, t + half, half_cond, memory, memory_mask, action_is_pad=action_is_pad)
+        return (v1 + v2) / 2
 
 
 def _layer[L: (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)](
