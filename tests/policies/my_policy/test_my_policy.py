@@ -39,13 +39,126 @@ def test_config_rejects_invalid_values(overrides, message):
         make_config(**overrides)
 
 
-def test_delta_indices_and_presets():
+def test_backbone_trains_in_its_own_parameter_group():
+    """`optimizer_lr_backbone` reaches the ResNets through LeRobot's own optimizer preset; nothing else gets it."""
+    config = make_config(n_cameras=2, use_separate_rgb_encoder_per_camera=True, optimizer_lr_backbone=2e-5)
+    policy, _, _ = make_policy_and_processors(config)
+    optimizer = config.get_optimizer_preset().build(policy.get_optim_params())
+    rest, backbone = optimizer.param_groups
+    assert rest["lr"] == config.optimizer_lr and backbone["lr"] == 2e-5
+    assert {id(p) for p in backbone["params"]} == {id(p) for p in policy.model.backbones.parameters()}
+    trainable = {id(p) for p in policy.parameters() if p.requires_grad}
+    assert {id(p) for p in rest["params"]} == trainable - {id(p) for p in backbone["params"]}
+    assert not {id(p) for p in policy.ema.parameters()} & trainable, "EMA weights must not be optimized"
+
+
+def test_ema_warms_up_then_averages_with_its_decay():
+    """The first update copies the weights; then decay = min(ema_decay, (1 + n) / (10 + n))."""
+    config = make_config(ema_decay=0.2)
+    policy, _, _ = make_policy_and_processors(config)
+    live, averaged = policy.model.action_out.bias, policy.ema.module.action_out.bias
+    expected = None
+    for n, value in enumerate([1.0, 3.0, -2.0, 4.0]):
+        with torch.no_grad():
+            live.fill_(value)
+        policy.update()
+        decay = min(0.2, (1 + n) / (10 + n))  # n: updates averaged so far
+        expected = value if expected is None else decay * expected + (1 - decay) * value
+        torch.testing.assert_close(averaged, torch.full_like(averaged, expected))
+    assert expected != 4.0, "the average must lag the weights"
+
+
+@pytest.mark.parametrize("use_ema", [True, False])
+def test_inference_acts_with_the_ema_weights(use_ema):
+    config = make_config(use_ema=use_ema)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = raw_batch(config)
+    optimizer = torch.optim.AdamW(policy.get_optim_params(), lr=1e-2)
+    for _ in range(3):
+        policy.forward(pre(batch))[0].backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        policy.update()
+    policy.eval()
+    observation = pre({k: v for k, v in batch.items() if k not in (ACTION, "action_is_pad")})
+    chunks = {}
+    for name, fn in (
+        ("policy", policy.predict_action_chunk),
+        ("live", policy.model.generate_actions),
+        ("ema", policy.ema.module.generate_actions if use_ema else None),
+    ):
+        if fn is not None:
+            torch.manual_seed(0)
+            with torch.no_grad():
+                chunks[name] = fn(observation)
+    expected = chunks["ema"] if use_ema else chunks["live"]
+    torch.testing.assert_close(chunks["policy"], expected, rtol=0, atol=0)
+    if use_ema:
+        assert not torch.allclose(chunks["ema"], chunks["live"]), "live and averaged weights should differ"
+
+
+def test_shortcut_target_on_a_hand_computed_case(monkeypatch):
+    """Target for a step d from x_t: mean of s(x_t, t, d/2) and s(x_t + d/2 s(x_t, t, d/2), t + d/2, d/2); at the
+    finest level the half steps are conditioned on step 0 (instantaneous velocity)."""
+    model = make_policy_and_processors(make_config())[0].model
+    monkeypatch.setattr(
+        model, "velocity", lambda x, t, step, *_, **__: 2 * x + t[:, None, None] + 10 * step[:, None, None]
+    )
+    x_t = torch.ones(2, 1, 1)
+    target = model.shortcut_target(
+        x_t,
+        t=torch.tensor([0.0, 0.5]),
+        step=torch.tensor([0.5, 0.125]),
+        is_finest=torch.tensor([False, True]),
+        memory=torch.zeros(2, 1, 1),
+        memory_mask=torch.zeros(2, 1, dtype=torch.bool),
+        action_is_pad=torch.zeros(2, 1, dtype=torch.bool),
+    )
+    # Sample 0: v1 = 2 + 0 + 2.5 = 4.5; x_mid = 1 + 0.25 * 4.5 = 2.125; v2 = 4.25 + 0.25 + 2.5 = 7.0.
+    # Sample 1 (finest, conditioned on 0): v1 = 2 + 0.5 = 2.5; x_mid = 1.15625; v2 = 2.3125 + 0.5625 = 2.875.
+    torch.testing.assert_close(target.flatten(), torch.tensor([5.75, 2.6875]))
+
+
+def test_flow_targets_straight_path_and_shortcut_grid(monkeypatch):
+    config = make_config(shortcut_fraction=0.5, max_shortcut_steps=8)
+    model = make_policy_and_processors(config)[0].model
+    monkeypatch.setattr(model, "velocity", lambda x, t, step, *_, **__: x + step[:, None, None])
+    actions = torch.randn(8, config.horizon, ACTION_DIM)
+    is_pad = torch.zeros(8, config.horizon, dtype=torch.bool)
+    torch.manual_seed(0)
+    noise, t = torch.randn_like(actions), torch.rand(8)
+    torch.manual_seed(0)
+    x_t, t_out, step, target = model.flow_targets(actions, is_pad, torch.zeros(8, 1, 4), is_pad[:, :1])
+    n_sc = model.n_shortcut(8)
+    assert n_sc == 4
+    # Flow matching: x_t on the straight path from noise to the action, target = action - noise, step 0.
+    torch.testing.assert_close(t_out[n_sc:], t[n_sc:])
+    torch.testing.assert_close(step[n_sc:], torch.zeros(4))
+    torch.testing.assert_close(target[n_sc:], (actions - noise)[n_sc:])
+    tt = t_out[:, None, None]
+    torch.testing.assert_close(x_t, tt * actions + (1 - tt) * noise)
+    # Shortcut: steps 1, 1/2, ..., 1/8, times on that step's grid, target from `shortcut_target`.
+    assert set(step[:n_sc].tolist()) <= {1.0, 0.5, 0.25, 0.125}
+    torch.testing.assert_close(t_out[:n_sc] / step[:n_sc], (t_out[:n_sc] / step[:n_sc]).round())
+    expected = model.shortcut_target(
+        x_t[:n_sc], t_out[:n_sc], step[:n_sc], step[:n_sc] == 0.125, None, None, is_pad[:n_sc]
+    )
+    torch.testing.assert_close(target[:n_sc], expected)
+
+
+def test_another_task_sentence_changes_the_actions():
+    """The task tokens reach the decoder: same images, state and noise, another sentence, another chunk."""
     config = make_config()
-    assert config.action_delta_indices == list(range(config.horizon))
-    assert config.observation_delta_indices is None
-    optimizer = config.get_optimizer_preset()
-    assert optimizer.lr == config.optimizer_lr
-    assert config.get_scheduler_preset().peak_lr == config.optimizer_lr
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    observation = {k: v for k, v in raw_batch(config).items() if k not in (ACTION, "action_is_pad")}
+    chunks = []
+    for tasks in (TASKS, TASKS, TASKS[::-1]):
+        torch.manual_seed(0)
+        chunks.append(policy.predict_action_chunk(pre({**observation, "task": list(tasks)})))
+    torch.testing.assert_close(chunks[0], chunks[1], rtol=0, atol=0)
+    change = (chunks[2] - chunks[0]).abs().mean() / chunks[0].abs().mean()
+    assert change > 0.01, f"swapping the task sentences moved the actions by only {change:.2%}"
 
 
 def test_validate_features_errors():
@@ -243,44 +356,89 @@ def test_overfits_a_tiny_batch_and_samples_in_one_and_four_steps():
         )
 
 
-class TestBadInputAtInference:
-    @pytest.fixture
-    def setup(self):
-        config = make_config()
-        policy, pre, _ = make_policy_and_processors(config)
-        policy.eval()
-        observation = {k: v for k, v in raw_batch(config).items() if k not in (ACTION, "action_is_pad")}
-        return config, policy, pre, observation
+def _observation(config, batch_size: int = 2) -> dict:
+    return {k: v for k, v in raw_batch(config, batch_size).items() if k not in (ACTION, "action_is_pad")}
 
-    def test_missing_camera(self, setup):
-        config, policy, pre, observation = setup
-        del observation[camera_keys(1)[0]]
-        with pytest.raises(ValueError, match="Missing camera"):
-            policy.select_action(pre(observation))
 
-    def test_wrong_image_size(self, setup):
-        config, policy, pre, observation = setup
-        observation[camera_keys(1)[0]] = torch.rand(2, 3, IMAGE_SHAPE[1] * 2, IMAGE_SHAPE[2])
-        with pytest.raises(ValueError, match="trained on"):
-            policy.select_action(pre(observation))
+CAMERA = camera_keys(1)[0]
 
-    def test_another_resolution_of_the_same_view_is_accepted(self, setup):
-        config, policy, pre, observation = setup
-        for key in config.image_features:
-            observation[key] = torch.rand(2, 3, IMAGE_SHAPE[1] * 3 // 2, IMAGE_SHAPE[2] * 3 // 2)
-        assert policy.select_action(pre(observation)).shape == (2, ACTION_DIM)
 
-    def test_missing_task(self, setup):
-        config, policy, pre, observation = setup
-        del observation["task"]
-        with pytest.raises(ValueError, match="no `task` string"):
-            policy.select_action(pre(observation))
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda o: o.pop(CAMERA), rf"Missing `{CAMERA}`.*--rename_map"),
+        (lambda o: o.pop(OBS_STATE), rf"Missing `{OBS_STATE}`"),
+        (lambda o: o.pop("task"), "no `task` string"),
+        # One channel: the normalizer's (3, 1, 1) statistics would broadcast it to RGB without this check.
+        (lambda o: o.update({CAMERA: o[CAMERA][:, :1]}), r"1 channel\(s\), the policy was trained on 3"),
+        (lambda o: o.update({CAMERA: o[CAMERA].permute(0, 2, 3, 1)}), "channel"),
+        (lambda o: o.update({CAMERA: torch.rand(2, 3, 96, 64)}), "aspect ratio"),
+        (lambda o: o.update({CAMERA: (o[CAMERA] * 255).to(torch.uint8)}), "floating-point"),
+        (lambda o: o.update({CAMERA: o[CAMERA][None]}), r"\(batch, channels, height, width\)"),
+        (lambda o: o[CAMERA].__setitem__((0, 0, 0, 0), float("inf")), "NaN or inf"),
+        (lambda o: o.update({OBS_STATE: o[OBS_STATE][:, :3]}), rf"shape \(batch, 5\).*5-D `{OBS_STATE}`"),
+        (lambda o: o[OBS_STATE].__setitem__((0, 1), float("nan")), "NaN or inf"),
+        (lambda o: o.update({OBS_STATE: o[OBS_STATE].tolist()}), "floating-point tensor"),
+    ],
+    ids=[
+        "missing_camera",
+        "missing_state",
+        "missing_task",
+        "one_channel_image",
+        "channels_last_image",
+        "other_aspect_ratio",
+        "uint8_image",
+        "five_dim_image",
+        "inf_pixel",
+        "wrong_state_size",
+        "nan_state",
+        "state_as_list",
+    ],
+)
+def test_bad_input_is_refused_before_normalization(change, message):
+    """Through the policy's own processors, the way lerobot-eval calls them: the check sees what the user passed."""
+    config = make_config()
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    observation = _observation(config)
+    change(observation)
+    with pytest.raises(ValueError, match=message):
+        policy.select_action(pre(observation))
 
-    def test_nan_state(self, setup):
-        config, policy, pre, observation = setup
-        observation[OBS_STATE][0, 1] = float("nan")
-        with pytest.raises(ValueError, match="NaN"):
-            policy.select_action(pre(observation))
+
+def test_another_resolution_of_the_same_view_and_an_unbatched_frame_are_accepted():
+    config = make_config()
+    policy, pre, post = make_policy_and_processors(config)
+    policy.eval()
+    observation = _observation(config)
+    observation[CAMERA] = torch.rand(2, 3, IMAGE_SHAPE[1] * 3 // 2, IMAGE_SHAPE[2] * 3 // 2)
+    assert post(policy.select_action(pre(observation))).shape == (2, ACTION_DIM)
+    policy.reset()
+    single = {CAMERA: observation[CAMERA][0], OBS_STATE: observation[OBS_STATE][0], "task": TASKS[0]}
+    assert post(policy.select_action(pre(single))).shape == (1, ACTION_DIM)
+
+
+def test_a_batch_without_task_tokens_is_refused_by_the_policy():
+    """A batch that skips the preprocessor's tokenizer cannot be sampled without its language condition."""
+    config = make_config()
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    batch = pre(_observation(config))
+    del batch["observation.language.tokens"]
+    with pytest.raises(ValueError, match="no task tokens"):
+        policy.predict_action_chunk(batch)
+
+
+def test_a_saved_processor_keeps_its_input_check(tmp_path):
+    config = make_config()
+    _, pre, post = make_policy_and_processors(config)
+    pre.save_pretrained(tmp_path)
+    post.save_pretrained(tmp_path)
+    loaded, _ = make_pre_post_processors(config, pretrained_path=str(tmp_path))
+    observation = _observation(config)
+    observation[CAMERA] = observation[CAMERA][:, :1]
+    with pytest.raises(ValueError, match="1 channel"):
+        loaded(observation)
 
 
 def test_pretrained_text_encoder_from_a_local_folder(tmp_path):

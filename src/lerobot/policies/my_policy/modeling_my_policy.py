@@ -42,6 +42,7 @@ from lerobot.utils.constants import ACTION, OBS_LANGUAGE_ATTENTION_MASK, OBS_LAN
 from lerobot.utils.import_utils import _diffusers_available, _transformers_available, require_package
 
 from .configuration_my_policy import BYTE_TEXT_ENCODER, MyPolicyConfig
+from .processor_my_policy import check_observation
 
 if TYPE_CHECKING or _diffusers_available:
     from diffusers.models.embeddings import TimestepEmbedding, Timesteps
@@ -124,26 +125,12 @@ class MyPolicy(PreTrainedPolicy):
         return self.model.compute_loss(batch, reduction)
 
     def _check_inference_inputs(self, batch: dict[str, Tensor]) -> None:
-        """Refuse inputs that would silently give wrong actions."""
-        for key, feature in self.config.image_features.items():
-            if key not in batch:
-                raise ValueError(
-                    f"Missing camera `{key}` (policy cameras: {list(self.config.image_features)}); "
-                    "use `--rename_map` if the env names it differently."
-                )
-            # Any resolution works (images are resized to `resize_shape`), a different view does not.
-            (c, h, w), (trained_c, trained_h, trained_w) = batch[key].shape[-3:], feature.shape
-            if c != trained_c or abs(h * trained_w - w * trained_h) > 0.01 * trained_h * w:
-                raise ValueError(
-                    f"`{key}` has shape {(c, h, w)}, the policy was trained on {tuple(feature.shape)}: channels "
-                    "and aspect ratio must match; set the env's image size (e.g. `--env.observation_height/width`)."
-                )
-        state = self.config.robot_state_feature
-        if state is not None:
-            if OBS_STATE not in batch:
-                raise ValueError(f"Missing `{OBS_STATE}`, which the policy was trained with.")
-            if not torch.isfinite(batch[OBS_STATE]).all():
-                raise ValueError(f"`{OBS_STATE}` contains NaN or inf values.")
+        """The preprocessor checks what the user passed (`InputCheckProcessorStep`); this catches a batch that
+        reaches the policy some other way."""
+        features = {**self.config.image_features}
+        if self.config.robot_state_feature is not None:
+            features[OBS_STATE] = self.config.robot_state_feature
+        check_observation(batch, features)
         if self.config.use_language and OBS_LANGUAGE_TOKENS not in batch:
             raise ValueError(
                 "The policy is language-conditioned but the batch has no task tokens: pass the task string as "

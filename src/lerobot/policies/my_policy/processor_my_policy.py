@@ -30,9 +30,102 @@ from lerobot.processor import (
     make_default_policy_processor_steps,
     make_policy_processor_pipelines,
 )
-from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS
+from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS, OBS_STATE
 
 from .configuration_my_policy import BYTE_TEXT_ENCODER, MyPolicyConfig
+
+
+def check_observation(observation: dict[str, Any], features: dict[str, PolicyFeature]) -> None:
+    """Raise a ValueError naming the feature, what was expected and the fix, for any camera or state of
+    `features` that is missing, not a floating-point tensor, of the wrong rank, channels, aspect ratio or state
+    size, or not finite. Observations are batched; any image resolution of the trained view is accepted (the
+    model resizes it)."""
+    for key, feature in features.items():
+        if key not in observation:
+            present = sorted(k for k in observation if k.startswith("observation."))
+            raise ValueError(
+                f"Missing `{key}`, which the policy was trained with (the observation has {present}); "
+                "map the env's names to the policy's with `--rename_map`."
+            )
+        value = observation[key]
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            kind = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+            raise ValueError(
+                f"`{key}` must be a floating-point tensor (images in [0, 1], channels first), got {kind}."
+            )
+        if feature.type is FeatureType.VISUAL:
+            _check_image(key, value, feature.shape)
+        elif value.ndim != 2 or value.shape[-1] != feature.shape[0]:
+            raise ValueError(
+                f"`{key}` must have shape (batch, {feature.shape[0]}), got {tuple(value.shape)}: the policy was "
+                f"trained on a {feature.shape[0]}-D `{key}`; use an env or robot that reports the same one."
+            )
+        if not torch.isfinite(value).all():
+            raise ValueError(f"`{key}` contains NaN or inf values.")
+
+
+def _check_image(key: str, image: torch.Tensor, trained: tuple[int, ...]) -> None:
+    if image.ndim != 4:
+        raise ValueError(
+            f"`{key}` must have shape (batch, channels, height, width), got {tuple(image.shape)}."
+        )
+    (c, h, w), (trained_c, trained_h, trained_w) = image.shape[1:], trained
+    if c != trained_c:
+        raise ValueError(
+            f"`{key}` has {c} channel(s), the policy was trained on {trained_c} (shape {tuple(trained)}); "
+            "pass channels-first RGB images."
+        )
+    if abs(h * trained_w - w * trained_h) > 0.01 * trained_h * w:
+        raise ValueError(
+            f"`{key}` is {h}x{w}, the policy was trained on {trained_h}x{trained_w}: the aspect ratio must match "
+            "(any resolution does); set the env's image size (e.g. `--env.observation_height/width`)."
+        )
+
+
+def missing_task_error(task_key: str) -> ValueError:
+    return ValueError(
+        f"MyPolicy is language-conditioned but the input has no `{task_key}` string. Pass the task instruction "
+        "(datasets and LeRobot envs provide it), or train with `--policy.use_language=false`."
+    )
+
+
+@dataclass
+@ProcessorStepRegistry.register(name="my_policy_input_check")
+class InputCheckProcessorStep(ObservationProcessorStep):
+    """Refuse an observation the policy was not trained for (`check_observation`, plus the task string when
+    `task_key` is set) as the user passed it: before normalization, whose per-channel statistics would broadcast
+    a 1-channel image to 3 channels, or fail on a state of the wrong size with an error that names no feature."""
+
+    features: dict[str, PolicyFeature] = field(default_factory=dict)
+    task_key: str | None = "task"
+
+    def __post_init__(self):
+        self.features = {  # a loaded processor's JSON gives dicts with string types and list shapes
+            key: ft
+            if isinstance(ft, PolicyFeature)
+            else PolicyFeature(FeatureType(ft["type"]), tuple(ft["shape"]))
+            for key, ft in self.features.items()
+        }
+
+    def observation(self, observation: RobotObservation) -> RobotObservation:
+        check_observation(observation, self.features)
+        complementary = self.transition.get(TransitionKey.COMPLEMENTARY_DATA) or {}
+        if self.task_key is not None and complementary.get(self.task_key) is None:
+            raise missing_task_error(self.task_key)
+        return observation
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "features": {
+                key: {"type": ft.type.value, "shape": ft.shape} for key, ft in self.features.items()
+            },
+            "task_key": self.task_key,
+        }
+
+    def transform_features(
+        self, features: dict[PipelineFeatureType, dict[str, PolicyFeature]]
+    ) -> dict[PipelineFeatureType, dict[str, PolicyFeature]]:
+        return features
 
 
 @dataclass
@@ -49,10 +142,7 @@ class ByteTokenizerProcessorStep(ObservationProcessorStep):
         complementary = cast(dict[str, Any], self.transition.get(TransitionKey.COMPLEMENTARY_DATA) or {})
         task = complementary.get(self.task_key)
         if task is None:
-            raise ValueError(
-                f"MyPolicy is language-conditioned but the input has no `{self.task_key}` string. Pass the task "
-                "instruction (datasets and LeRobot envs provide it), or train with `--policy.use_language=false`."
-            )
+            raise missing_task_error(self.task_key)
         texts = [task] if isinstance(task, str) else list(task)
         tokens = torch.zeros(len(texts), self.max_length, dtype=torch.long)
         mask = torch.zeros(len(texts), self.max_length, dtype=torch.bool)
@@ -89,10 +179,14 @@ def make_my_policy_pre_post_processors(
     PolicyProcessorPipeline[dict[str, Any], dict[str, Any]],
     PolicyProcessorPipeline[PolicyAction, PolicyAction],
 ]:
-    """Rename -> batch -> tokenize task (bytes, or the pretrained encoder's tokenizer) -> device -> normalize;
-    and unnormalize -> cpu for the predicted actions."""
+    """Rename -> batch -> check inputs -> tokenize task (bytes, or the pretrained encoder's tokenizer) -> device
+    -> normalize; and unnormalize -> cpu for the predicted actions."""
     steps = make_default_policy_processor_steps(config, dataset_stats)
-    input_steps = [steps.rename_observations, steps.add_batch_dim]
+    checked = {**config.image_features}
+    if config.robot_state_feature is not None:
+        checked[OBS_STATE] = config.robot_state_feature
+    input_check = InputCheckProcessorStep(features=checked, task_key="task" if config.use_language else None)
+    input_steps = [steps.rename_observations, steps.add_batch_dim, input_check]
     if config.use_language:
         if config.text_encoder == BYTE_TEXT_ENCODER:
             input_steps.append(ByteTokenizerProcessorStep(max_length=config.max_language_tokens))
