@@ -25,7 +25,7 @@ LIBERO_CHECK_EPISODES ?= 20
 LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr artifacts bench-latency bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -56,8 +56,11 @@ lint: setup  ## ruff format/lint, typos, pyupgrade, bandit, mypy on our package.
 format: setup  ## Apply ruff formatting and fixes.
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
-export-pr: setup  ## Write the whole contribution as one patch against upstream: dist/my_policy.patch.
+export-pr: setup  ## Write the whole contribution as one patch against upstream: dist/my_policy.patch (UPSTREAM=<git clone> to target it).
 	@upstream/export-pr.sh
+
+pr-check: setup  ## The PR in upstream's tree: apply dist/my_policy.patch, run its tests + upstream's lint there (UPSTREAM=<git clone>).
+	@upstream/pr-check.sh
 
 artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests/artifacts/policies/my_policy.
 	$(PY) tests/policies/my_policy/save_my_policy_artifacts.py

@@ -15,7 +15,7 @@ import torch
 # MuJoCo picks its renderer at import: CPU rendering through OSMesa unless the caller chose another.
 os.environ.setdefault("MUJOCO_GL", "osmesa")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO / "benchmarks/metaworld"))
 import generate_demos  # noqa: E402
