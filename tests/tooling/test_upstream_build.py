@@ -68,7 +68,13 @@ def test_exported_pr_applies_to_clean_upstream(tmp_path):
     shutil.unpack_archive(SDIST, tmp_path)
     tree = tmp_path / f"lerobot-{LOCK['version']}"
     subprocess.run(
-        ["git", "apply", "--exclude=docs/source/_toctree.yml", "--exclude=tests/policies/test_policies.py", patch],
+        [
+            "git",
+            "apply",
+            "--exclude=docs/source/_toctree.yml",
+            "--exclude=tests/policies/test_policies.py",
+            patch,
+        ],
         cwd=tree,
         check=True,
         capture_output=True,
@@ -118,3 +124,30 @@ def test_user_install_wheel_contains_the_policy_and_its_extra(tmp_path):
     for module in ("__init__", "configuration_my_policy", "modeling_my_policy", "processor_my_policy"):
         assert f"lerobot/policies/my_policy/{module}.py" in names
     assert 'Requires-Dist: lerobot[diffusers-dep]; extra == "my-policy"' in metadata
+
+
+def test_export_fails_naming_a_patch_that_does_not_apply_to_the_upstream_checkout(tmp_path):
+    """UPSTREAM=<git checkout>: every patch must apply there, the toctree's too (the sdist has no docs/)."""
+    # Owned by us (git refuses a repository owned by the archive's user), as export-pr.sh unpacks it.
+    subprocess.run(["tar", "--no-same-owner", "-xzf", SDIST, "-C", tmp_path], check=True)
+    clone = tmp_path / f"lerobot-{LOCK['version']}"
+    toctree = clone / "docs/source/_toctree.yml"
+    toctree.parent.mkdir(parents=True, exist_ok=True)
+    toctree.write_text("- sections:\n  - local: index\n    title: LeRobot\n  title: Get started\n")
+    subprocess.run(["git", "init", "-q"], cwd=clone, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "upstream"],
+        cwd=clone,
+        check=True,
+    )
+    result = subprocess.run(
+        [REPO / "upstream/export-pr.sh", tmp_path / "pr.patch"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "UPSTREAM": str(clone)},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "docs-toctree-my-policy.patch does not apply to docs/source/_toctree.yml" in result.stderr
+    assert not (tmp_path / "pr.patch").exists()
