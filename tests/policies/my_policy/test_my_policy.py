@@ -146,6 +146,39 @@ def test_flow_targets_straight_path_and_shortcut_grid(monkeypatch):
     torch.testing.assert_close(target[:n_sc], expected)
 
 
+def test_text_is_encoded_once_per_distinct_sentence_without_changing_the_result(monkeypatch):
+    """Encoding each distinct sentence once, over the batch's real length, gives the loss and the actions of
+    encoding every row over all `max_language_tokens` (dropout off: with it, copies of a sentence share a mask)."""
+    config = make_config(dropout=0.0)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = raw_batch(config, batch_size=5)
+    batch["task"] = [TASKS[0], TASKS[1], TASKS[0], TASKS[0], TASKS[1]]
+    batch = pre(batch)
+    model = policy.model
+    encoded_rows = []
+    encoder_forward = model.text_encoder.forward
+    monkeypatch.setattr(
+        model.text_encoder, "forward", lambda x, **kw: encoded_rows.append(len(x)) or encoder_forward(x, **kw)
+    )
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        loss = policy.forward(batch)[0]
+        policy.eval()
+        torch.manual_seed(0)
+        results.append((loss, policy.model.generate_actions(batch)))
+        policy.train()
+        if len(results) == 1:
+            assert encoded_rows == [2, 2], "two distinct sentences, each encoded once per pass"
+
+            def every_row_at_full_length(token_ids, attention_mask):
+                tokens = model.text_embed(token_ids) + model.text_pos[: token_ids.shape[1]]
+                return encoder_forward(tokens, src_key_padding_mask=~attention_mask), attention_mask
+
+            monkeypatch.setattr(model, "encode_text", every_row_at_full_length)
+    torch.testing.assert_close(results[0], results[1], rtol=1e-5, atol=1e-5)
+
+
 def test_another_task_sentence_changes_the_actions():
     """The task tokens reach the decoder: same images, state and noise, another sentence, another chunk."""
     config = make_config()

@@ -217,23 +217,35 @@ class MyPolicyModel(nn.Module):
         pad = torch.zeros(memory.shape[:2], dtype=torch.bool, device=memory.device)
 
         if self.config.use_language:
-            attention_mask = batch[OBS_LANGUAGE_ATTENTION_MASK].bool()
-            text_tokens = self.encode_text(batch[OBS_LANGUAGE_TOKENS], attention_mask)
+            text_tokens, text_mask = self.encode_text(
+                batch[OBS_LANGUAGE_TOKENS], batch[OBS_LANGUAGE_ATTENTION_MASK].bool()
+            )
             memory = torch.cat([memory, text_tokens], dim=1)
-            pad = torch.cat([pad, ~attention_mask], dim=1)
+            pad = torch.cat([pad, ~text_mask], dim=1)
         return self.memory_norm(memory), pad
 
-    def encode_text(self, token_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        """Text tokens (B, L, D) from token ids (B, L) and their mask (True on real tokens)."""
+    def encode_text(self, token_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Text tokens (B, L', D) and their mask (B, L'), True on real tokens, from token ids (B, L) and their mask.
+
+        Two savings that leave the result unchanged (padding is never attended to): the padding columns after the
+        batch's longest sentence are dropped (L' <= L), and each distinct sentence is encoded once (a batch holds
+        few: one task's, or a suite's ten), then gathered back per sample.
+        """
+        length = (
+            max(1, int(attention_mask.any(dim=0).nonzero().max().item()) + 1) if attention_mask.any() else 1
+        )
+        token_ids, attention_mask = token_ids[:, :length], attention_mask[:, :length]
+        rows = torch.cat([token_ids, attention_mask.long()], dim=1)
+        distinct, sample_to_distinct = torch.unique(rows, dim=0, return_inverse=True)
+        ids, mask = distinct[:, :length], distinct[:, length:].bool()
         if self.pretrained_text_encoder is not None:
             with torch.no_grad():
-                hidden = self.pretrained_text_encoder(
-                    input_ids=token_ids, attention_mask=attention_mask
-                ).last_hidden_state
-            return cast(nn.Linear, self.text_proj)(hidden)
-        text_embed, text_encoder = cast(nn.Embedding, self.text_embed), cast(nn.Module, self.text_encoder)
-        tokens = text_embed(token_ids) + self.text_pos[: token_ids.shape[1]]
-        return text_encoder(tokens, src_key_padding_mask=~attention_mask)
+                hidden = self.pretrained_text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+            tokens = cast(nn.Linear, self.text_proj)(hidden)
+        else:
+            text_embed, text_encoder = cast(nn.Embedding, self.text_embed), cast(nn.Module, self.text_encoder)
+            tokens = text_encoder(text_embed(ids) + self.text_pos[:length], src_key_padding_mask=~mask)
+        return tokens[sample_to_distinct], attention_mask
 
     # Flow matching.
 

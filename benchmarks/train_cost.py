@@ -1,0 +1,421 @@
+"""What one training sample costs on this CPU, and where the time goes: my_policy vs ACT vs Diffusion.
+
+One process, one run, so the ratios are measured side by side. Two input shapes:
+- `libero`: two 256x256 cameras, 8-D state, 7-D action, the task sentence of one of libero_object's ten tasks
+  per sample (as `lerobot/libero` and `make libero-demos` give them);
+- `metaworld`: one 480x480 camera, 4-D state, 4-D action, one task sentence (`make bench-metaworld`).
+
+Per policy and shape: milliseconds per training sample of `lerobot-train`'s update (preprocessor excluded,
+forward + backward + gradient clipping + the policy's preset optimizer step, batch `--batch-size`, median over
+`--steps` steps after one warm-up step). `my_policy_before` is my_policy with the defaults of commit b6c2e84 set
+explicitly. For my_policy, the same step split into the camera encoder, the task-sentence encoder, the optimizer
+step and the rest (decoder, flow/shortcut targets), each timed alone on the same batch (forward + backward).
+Then the dataset: milliseconds per random sample (`dataset[i]`, the camera frames decoded from video and the
+action chunk, one thread, as each DataLoader worker does) on a synthetic dataset of each shape written like our
+recorders write theirs; and `lerobot-train`'s own samples/s on a short run over the LIBERO-shaped one.
+
+    python benchmarks/train_cost.py --out benchmarks/results/train_cost.json
+"""
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import machine
+import numpy as np
+import torch
+
+import lerobot
+from lerobot.configs import FeatureType, PolicyFeature
+from lerobot.policies.act.configuration_act import ACTConfig
+from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
+from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+from lerobot.policies.my_policy import MyPolicyConfig
+from lerobot.utils.constants import ACTION, OBS_IMAGE, OBS_IMAGES, OBS_STATE
+
+LIBERO_OBJECT_TASKS = [
+    "pick up the alphabet soup and place it in the basket",
+    "pick up the cream cheese and place it in the basket",
+    "pick up the salad dressing and place it in the basket",
+    "pick up the bbq sauce and place it in the basket",
+    "pick up the ketchup and place it in the basket",
+    "pick up the tomato sauce and place it in the basket",
+    "pick up the butter and place it in the basket",
+    "pick up the milk and place it in the basket",
+    "pick up the chocolate pudding and place it in the basket",
+    "pick up the orange juice and place it in the basket",
+]
+
+# my_policy's defaults as of commit b6c2e84, set explicitly so later default changes are measured against them.
+MY_POLICY_BEFORE = {
+    "resize_shape": (128, 128),
+    "crop_ratio": 0.9,
+    "vision_backbone": "resnet18",
+    "use_language": True,
+    "max_language_tokens": 96,
+    "n_text_layers": 2,
+    "dim_model": 256,
+    "n_heads": 4,
+    "dim_feedforward": 1024,
+    "n_decoder_layers": 4,
+    "horizon": 16,
+    "n_action_steps": 8,
+    "shortcut_fraction": 0.25,
+    "use_ema": True,
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    cameras: dict[str, tuple[int, int, int]]
+    state_dim: int
+    action_dim: int
+    tasks: list[str]
+    fps: int
+
+    def features(self) -> tuple[dict[str, PolicyFeature], dict[str, PolicyFeature]]:
+        inputs = {key: PolicyFeature(FeatureType.VISUAL, shape) for key, shape in self.cameras.items()}
+        inputs[OBS_STATE] = PolicyFeature(FeatureType.STATE, (self.state_dim,))
+        return inputs, {ACTION: PolicyFeature(FeatureType.ACTION, (self.action_dim,))}
+
+    def stats(self) -> dict[str, dict[str, torch.Tensor]]:
+        def unit(n: int, shape: tuple[int, ...]) -> dict[str, torch.Tensor]:
+            return {
+                "mean": torch.zeros(n).reshape(shape),
+                "std": torch.ones(n).reshape(shape),
+                "min": -torch.ones(n).reshape(shape),
+                "max": torch.ones(n).reshape(shape),
+            }
+
+        stats = {key: unit(3, (3, 1, 1)) for key in self.cameras}
+        stats[OBS_STATE] = unit(self.state_dim, (self.state_dim,))
+        stats[ACTION] = unit(self.action_dim, (self.action_dim,))
+        return stats
+
+
+SHAPES = {
+    "libero": Shape(
+        cameras={f"{OBS_IMAGES}.image": (3, 256, 256), f"{OBS_IMAGES}.image2": (3, 256, 256)},
+        state_dim=8,
+        action_dim=7,
+        tasks=LIBERO_OBJECT_TASKS,
+        fps=20,
+    ),
+    "metaworld": Shape(
+        cameras={OBS_IMAGE: (3, 480, 480)},
+        state_dim=4,
+        action_dim=4,
+        tasks=["push the puck to a goal"],
+        fps=80,
+    ),
+}
+
+
+@dataclass
+class Settings:
+    out: Path
+    batch_size: int = 16
+    steps: int = 5
+    policies: list[str] = field(default_factory=lambda: ["my_policy", "my_policy_before", "act", "diffusion"])
+    shapes: list[str] = field(default_factory=lambda: list(SHAPES))
+    data_samples: int = 64
+    train_run_steps: int = 30
+
+
+def make_config(name: str, shape: Shape):
+    inputs, outputs = shape.features()
+    common = {"input_features": inputs, "output_features": outputs, "device": "cpu"}
+    if name == "my_policy":
+        return MyPolicyConfig(**common)
+    if name == "my_policy_before":
+        return MyPolicyConfig(**common, **MY_POLICY_BEFORE)
+    if name == "act":
+        return ACTConfig(**common, pretrained_backbone_weights=None)
+    if name == "diffusion":
+        # Diffusion crops to a fixed size: the LIBERO frames are smaller than its default 84x84 crop of 96x96.
+        return DiffusionConfig(**common, pretrained_backbone_weights=None)
+    raise ValueError(f"unknown policy {name!r}")
+
+
+def random_batch(config, shape: Shape, batch_size: int, seed: int = 0) -> dict:
+    """An un-normalized batch as the dataset gives it: images in [0, 1], a task sentence per sample."""
+    g = torch.Generator().manual_seed(seed)
+    n_obs = config.n_obs_steps
+    obs_dims = [n_obs] if n_obs > 1 else []
+    horizon = len(config.action_delta_indices)
+    batch = {
+        key: torch.rand(batch_size, *obs_dims, *dims, generator=g) for key, dims in shape.cameras.items()
+    }
+    batch[OBS_STATE] = torch.randn(batch_size, *obs_dims, shape.state_dim, generator=g)
+    batch[ACTION] = torch.randn(batch_size, horizon, shape.action_dim, generator=g)
+    batch["action_is_pad"] = torch.zeros(batch_size, horizon, dtype=torch.bool)
+    picks = torch.randint(len(shape.tasks), (batch_size,), generator=g).tolist()
+    batch["task"] = [shape.tasks[i] for i in picks]
+    return batch
+
+
+def median_ms(fn: Callable[[], None], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def measure_policy(name: str, shape: Shape, settings: Settings) -> dict:
+    torch.manual_seed(0)
+    config = make_config(name, shape)
+    policy = get_policy_class(config.type)(config)
+    policy.train()
+    pre, _ = make_pre_post_processors(config, dataset_stats=shape.stats())
+    raw = random_batch(config, shape, settings.batch_size)
+    batch = pre(raw)
+    optimizer = config.get_optimizer_preset().build(policy.get_optim_params())
+    clip = config.get_optimizer_preset().grad_clip_norm
+
+    def step() -> None:
+        loss, _ = policy.forward(batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), clip)
+        optimizer.step()
+        optimizer.zero_grad()
+        policy.update()
+
+    n = settings.batch_size
+    result = {
+        "ms_per_sample": round(median_ms(step, settings.steps) / n, 2),
+        "preprocessor_ms_per_sample": round(median_ms(lambda: pre(raw), settings.steps) / n, 2),
+        "trainable_params": sum(p.numel() for p in policy.parameters() if p.requires_grad),
+    }
+    if isinstance(config, MyPolicyConfig):
+        result["breakdown_ms_per_sample"] = my_policy_breakdown(policy, batch, optimizer, settings)
+    print(f"{name} on {shape_name(shape)}: {json.dumps(result)}", flush=True)
+    return result
+
+
+def my_policy_breakdown(policy, batch: dict, optimizer, settings: Settings) -> dict[str, float]:
+    """The update split in parts, each timed alone (forward + backward) on the batch of the whole step."""
+    from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS
+
+    model = policy.model
+    n = settings.batch_size
+
+    def vision() -> None:
+        crop = model.random_crop
+        total = 0
+        for i, key in enumerate(model.camera_keys):
+            backbone = model.backbones[i if len(model.backbones) > 1 else 0]
+            total = total + model.image_proj(backbone(crop(model.resize(batch[key])))).sum()
+        total.backward()
+
+    def language() -> None:
+        mask = batch[OBS_LANGUAGE_ATTENTION_MASK].bool()
+        model.encode_text(batch[OBS_LANGUAGE_TOKENS], mask).sum().backward()
+
+    def whole() -> None:
+        policy.forward(batch)[0].backward()
+
+    def optimizer_step() -> None:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=False)
+
+    parts = {
+        "forward_backward": median_ms(whole, settings.steps),
+        "vision": median_ms(vision, settings.steps),
+    }
+    parts["language"] = median_ms(language, settings.steps) if policy.config.use_language else 0.0
+    whole()  # gradients in place, so the optimizer step is timed on real ones
+    parts["optimizer"] = median_ms(optimizer_step, settings.steps)
+    parts["ema"] = median_ms(policy.update, settings.steps)
+    optimizer.zero_grad()
+    parts["decoder_and_targets"] = parts["forward_backward"] - parts["vision"] - parts["language"]
+    return {key: round(value / n, 2) for key, value in parts.items()}
+
+
+def shape_name(shape: Shape) -> str:
+    return next(name for name, s in SHAPES.items() if s is shape)
+
+
+def write_dataset(shape: Shape, root: Path, episodes: int = 4, length: int = 100) -> None:
+    """A synthetic dataset of `shape`, stored like our recorders store theirs (video, streaming encoding):
+    smooth moving frames, so the codec sees content like a simulator's rather than noise."""
+    from lerobot.datasets import LeRobotDataset
+
+    features = {
+        key: {"dtype": "video", "shape": (h, w, c), "names": ["height", "width", "channels"]}
+        for key, (c, h, w) in shape.cameras.items()
+    }
+    features[OBS_STATE] = {"dtype": "float32", "shape": (shape.state_dim,), "names": None}
+    features[ACTION] = {"dtype": "float32", "shape": (shape.action_dim,), "names": None}
+    dataset = LeRobotDataset.create(
+        repo_id=f"local/{root.name}",
+        fps=shape.fps,
+        features=features,
+        root=root,
+        use_videos=True,
+        streaming_encoding=True,
+    )
+    rng = np.random.default_rng(0)
+    for episode in range(episodes):
+        for t in range(length):
+            frame = {}
+            for key, (_, h, w) in shape.cameras.items():
+                y, x = np.mgrid[0:h, 0:w]
+                phase = t / 10 + episode
+                image = np.stack(
+                    [np.sin(x / 17 + phase), np.cos(y / 23 - phase), np.sin((x + y) / 31 + 2 * phase)],
+                    axis=-1,
+                )
+                frame[key] = ((image + 1) * 127.5).astype(np.uint8)
+            frame[OBS_STATE] = rng.standard_normal(shape.state_dim).astype(np.float32)
+            frame[ACTION] = rng.uniform(-1, 1, shape.action_dim).astype(np.float32)
+            dataset.add_frame({**frame, "task": shape.tasks[episode % len(shape.tasks)]})
+        dataset.save_episode()
+    dataset.finalize()
+
+
+def data_ms_per_sample(shape: Shape, root: Path, samples: int) -> float:
+    """Random access as a DataLoader worker does it: `dataset[i]` with my_policy's action chunk, one thread."""
+    from lerobot.datasets import LeRobotDataset
+
+    config = make_config("my_policy", shape)
+    delta = {ACTION: [i / shape.fps for i in config.action_delta_indices]}
+    dataset = LeRobotDataset(f"local/{root.name}", root=root, delta_timestamps=delta)
+    order = np.random.default_rng(0).integers(0, len(dataset), samples + 1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dataset[int(order[0])]  # warm-up: opens the video files
+        start = time.perf_counter()
+        for i in order[1:]:
+            dataset[int(i)]
+        return round((time.perf_counter() - start) / samples * 1e3, 2)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def lerobot_train_samples_per_s(root: Path, work: Path, batch_size: int, steps: int) -> dict:
+    """`lerobot-train --policy.type=my_policy` on the dataset at `root`: samples/s from its own log (the mean
+    update and data-loading times it reports for the last `log_freq` steps)."""
+    log = work / "train.log"
+    command = [
+        str(Path(sys.executable).parent / "lerobot-train"),
+        "--policy.type=my_policy",
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        f"--dataset.repo_id=local/{root.name}",
+        f"--dataset.root={root}",
+        f"--batch_size={batch_size}",
+        f"--steps={steps}",
+        f"--log_freq={steps // 2}",
+        f"--save_freq={steps}",
+        "--save_checkpoint=false",
+        "--num_workers=2",
+        "--seed=1000",
+        f"--output_dir={work / 'train'}",
+        "--wandb.enable=false",
+    ]
+    wall = machine.run_logged(command, log)
+    last = [line for line in log.read_text().splitlines() if "updt_s:" in line][-1]
+    update_s = float(re.search(r"updt_s:([\d.]+)", last).group(1))
+    data_s = float(re.search(r"data_s:([\d.]+)", last).group(1))
+    return {
+        "samples_per_s": round(batch_size / (update_s + data_s), 2),
+        "update_s_per_step": update_s,
+        "data_s_per_step": data_s,
+        "batch_size": batch_size,
+        "steps": steps,
+        "num_workers": 2,
+        "wall_s": round(wall, 1),
+        "log_line": last.strip(),
+    }
+
+
+def run(settings: Settings) -> dict:
+    results: dict = {
+        "hardware": machine.hardware(),
+        "git_commit": machine.git_commit(),
+        "upstream_version": lerobot.__version__,
+        "allocator": machine.allocator(),
+        "threads": torch.get_num_threads(),
+        "batch_size": settings.batch_size,
+        "steps": settings.steps,
+        "my_policy_before": {
+            "commit": "b6c2e84",
+            "config": {k: list(v) if isinstance(v, tuple) else v for k, v in MY_POLICY_BEFORE.items()},
+        },
+        "shapes": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in settings.shapes:
+            shape = SHAPES[name]
+            entry: dict = {"ms_per_sample": {}, "details": {}}
+            for policy in settings.policies:
+                measured = measure_policy(policy, shape, settings)
+                entry["ms_per_sample"][policy] = measured.pop("ms_per_sample")
+                entry["details"][policy] = measured
+            costs = entry["ms_per_sample"]
+            entry["ratios"] = {
+                f"{other}_over_my_policy": round(costs[other] / costs["my_policy"], 2)
+                for other in costs
+                if other != "my_policy" and "my_policy" in costs
+            }
+            root = Path(tmp) / f"{name}_data"
+            start = time.perf_counter()
+            write_dataset(shape, root)
+            entry["dataset"] = {
+                "episodes": 4,
+                "frames": 400,
+                "write_s": round(time.perf_counter() - start, 1),
+            }
+            entry["data_ms_per_sample"] = data_ms_per_sample(shape, root, settings.data_samples)
+            if name == "libero" and settings.train_run_steps:
+                entry["lerobot_train"] = lerobot_train_samples_per_s(
+                    root, Path(tmp) / name, settings.batch_size, settings.train_run_steps
+                )
+            shutil.rmtree(root)
+            results["shapes"][name] = entry
+            print(f"{name}: {json.dumps({k: v for k, v in entry.items() if k != 'details'})}", flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/train_cost.json"))
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=5, help="timed training steps per policy and shape")
+    parser.add_argument("--policies", default="my_policy,my_policy_before,act,diffusion")
+    parser.add_argument("--shapes", default="libero,metaworld")
+    parser.add_argument("--data-samples", type=int, default=64)
+    parser.add_argument("--train-run-steps", type=int, default=30, help="0 skips the lerobot-train run")
+    args = parser.parse_args()
+    settings = Settings(
+        out=args.out,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        policies=args.policies.split(","),
+        shapes=args.shapes.split(","),
+        data_samples=args.data_samples,
+        train_run_steps=args.train_run_steps,
+    )
+    results = run(settings)
+    settings.out.parent.mkdir(parents=True, exist_ok=True)
+    settings.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {settings.out}")
+
+
+if __name__ == "__main__":
+    machine.rerun_with_jemalloc()
+    main()
