@@ -8,6 +8,8 @@ export MUJOCO_GL ?= osmesa
 export PYOPENGL_PLATFORM ?= osmesa
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# The AV1 encoder (SVT-AV1) prints a ~20-line banner per encoded video at its default log level; errors only.
+export SVT_LOG ?= 1
 # LIBERO's config names paths inside one venv's libero package, so each venv (each clone) has its own.
 export LIBERO_CONFIG_PATH ?= $(abspath $(VENV))/libero-config
 LIBERO_SUITE ?= libero_object
@@ -25,7 +27,7 @@ LIBERO_CHECK_EPISODES ?= 20
 LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -67,6 +69,9 @@ artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests
 
 bench-latency: setup  ## Chunk latency, per-step latency and training samples/s: my_policy vs ACT vs Diffusion.
 	$(PY) benchmarks/latency.py --out benchmarks/results/latency.json
+
+bench-train-cost: setup  ## ms per training sample (my_policy vs ACT vs Diffusion, LIBERO and Meta-World shapes), breakdown, data cost.
+	$(PY) benchmarks/train_cost.py --out benchmarks/results/train_cost.json
 
 bench-metaworld-demos: setup  ## Only the scripted-expert demonstrations of the benchmark's tasks (MW_ARGS="--tasks push-v3").
 	$(PY) benchmarks/metaworld/run_benchmark.py demos $(MW_ARGS)

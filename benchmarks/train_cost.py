@@ -124,7 +124,9 @@ class Settings:
     out: Path
     batch_size: int = 16
     steps: int = 5
-    policies: list[str] = field(default_factory=lambda: ["my_policy", "my_policy_before", "act", "diffusion"])
+    policies: list[str] = field(
+        default_factory=lambda: ["my_policy", "my_policy_before", "my_policy_96px", "act", "diffusion"]
+    )
     shapes: list[str] = field(default_factory=lambda: list(SHAPES))
     data_samples: int = 64
     train_run_steps: int = 30
@@ -137,6 +139,8 @@ def make_config(name: str, shape: Shape):
         return MyPolicyConfig(**common)
     if name == "my_policy_before":
         return MyPolicyConfig(**common, **MY_POLICY_BEFORE)
+    if name == "my_policy_96px":  # a lever, not a default: smaller camera input
+        return MyPolicyConfig(**common, resize_shape=(96, 96))
     if name == "act":
         return ACTConfig(**common, pretrained_backbone_weights=None)
     if name == "diffusion":
@@ -220,7 +224,7 @@ def my_policy_breakdown(policy, batch: dict, optimizer, settings: Settings) -> d
 
     def language() -> None:
         mask = batch[OBS_LANGUAGE_ATTENTION_MASK].bool()
-        model.encode_text(batch[OBS_LANGUAGE_TOKENS], mask).sum().backward()
+        model.encode_text(batch[OBS_LANGUAGE_TOKENS], mask)[0].sum().backward()
 
     def whole() -> None:
         policy.forward(batch)[0].backward()
@@ -337,7 +341,7 @@ def lerobot_train_samples_per_s(root: Path, work: Path, batch_size: int, steps: 
         "steps": steps,
         "num_workers": 2,
         "wall_s": round(wall, 1),
-        "log_line": last.strip(),
+        "log_line": last[last.index("step:") :].strip(),
     }
 
 
@@ -389,6 +393,50 @@ def run(settings: Settings) -> dict:
     return results
 
 
+MDX = machine.REPO / "docs" / "source" / "my_policy.mdx"
+MDX_START, MDX_END = "<!-- train-cost:start -->", "<!-- train-cost:end -->"
+
+
+def mdx_section(results: dict) -> str:
+    """The MDX's training-cost table, from a results file."""
+    policies = ["my_policy", "my_policy_before", "act", "diffusion"]
+    rows = [
+        "| shape | " + " | ".join(policies) + " | my_policy's dataset, per sample |",
+        "|---|" + "---:|" * 5,
+    ]
+    for name, entry in results["shapes"].items():
+        costs = entry["ms_per_sample"]
+        cells = [
+            f"{costs[p]:.1f} ms" + (f" ({costs[p] / costs['my_policy']:.1f}×)" if p != "my_policy" else "")
+            for p in policies
+        ]
+        rows.append(f"| {name} | " + " | ".join(cells) + f" | {entry['data_ms_per_sample']:.1f} ms |")
+    libero = results["shapes"]["libero"]
+    parts = libero["details"]["my_policy"]["breakdown_ms_per_sample"]
+    run = libero.get("lerobot_train")
+    text = (
+        "\n".join(rows)
+        + "\n\nMilliseconds per training sample: forward + backward + gradient clipping + the preset optimizer "
+        f"step + EMA, batch {results['batch_size']}, median of {results['steps']} steps, one process on "
+        f"{results['threads']} threads; `my_policy_before` is my_policy with the defaults of commit "
+        f"{results['my_policy_before']['commit']} in the same run. ACT and Diffusion with upstream defaults "
+        "(no pretrained backbone). The dataset column is one random `dataset[i]` (camera frames decoded from "
+        "video and the action chunk), one thread. my_policy's sample on the LIBERO shape splits into "
+        f"{parts['vision']:.1f} ms for the two camera passes, {parts['language']:.1f} ms for the task sentences, "
+        f"{parts['decoder_and_targets']:.1f} ms for the decoder and the flow/shortcut targets and "
+        f"{parts['optimizer'] + parts['ema']:.1f} ms for the optimizer step and the EMA."
+    )
+    if run:
+        text += (
+            f" Through `lerobot-train` (batch {run['batch_size']}, {run['num_workers']} data-loader workers on the "
+            f"same cores) it trains at {run['samples_per_s']:.1f} samples/s."
+        )
+    return (
+        text + f"\n\n`make bench-train-cost` (`benchmarks/results/train_cost.json`; {results['hardware']}, "
+        f"{results['allocator']}, commit {results['git_commit'][:10]})."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -396,11 +444,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/train_cost.json"))
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=5, help="timed training steps per policy and shape")
-    parser.add_argument("--policies", default="my_policy,my_policy_before,act,diffusion")
+    parser.add_argument("--policies", default=",".join(Settings(out=Path()).policies))
     parser.add_argument("--shapes", default="libero,metaworld")
     parser.add_argument("--data-samples", type=int, default=64)
     parser.add_argument("--train-run-steps", type=int, default=30, help="0 skips the lerobot-train run")
+    parser.add_argument(
+        "--mdx", type=Path, default=MDX, help="the page whose training-cost table is rewritten"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the table from --out, measure nothing"
+    )
     args = parser.parse_args()
+    if args.report_only:
+        results = json.loads(args.out.read_text())
+        args.mdx.write_text(
+            machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, mdx_section(results))
+        )
+        print(mdx_section(results))
+        return
     settings = Settings(
         out=args.out,
         batch_size=args.batch_size,
@@ -413,7 +474,10 @@ def main() -> None:
     results = run(settings)
     settings.out.parent.mkdir(parents=True, exist_ok=True)
     settings.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {settings.out}")
+    args.mdx.write_text(
+        machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, mdx_section(results))
+    )
+    print(f"wrote {settings.out} and the table in {args.mdx}")
 
 
 if __name__ == "__main__":

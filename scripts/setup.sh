@@ -12,10 +12,12 @@ tools=(ruff==0.14.* mypy==1.19.* typos==1.* bandit==1.8.* pyupgrade==3.* pre-com
 
 # System packages: OSMesa lets MuJoCo render on CPU (MUJOCO_GL=osmesa); the benchmarks run LeRobot's CLIs with
 # jemalloc (benchmarks/machine.py), which trains the 480x480-image baselines ~1.8x faster than glibc's malloc here.
-if ! ldconfig -p | grep -q libOSMesa || ! ldconfig -p | grep -q libjemalloc.so.2; then
-  echo "setup: installing libosmesa6 libjemalloc2"
+# FFmpeg's libraries let torchcodec load (LeRobot's default video decoder); without them every LeRobot CLI prints a
+# "Could not load this library: libtorchcodec_core*.so" traceback and falls back to PyAV.
+if ! ldconfig -p | grep -q libOSMesa || ! ldconfig -p | grep -q libjemalloc.so.2 || ! ldconfig -p | grep -q libavcodec.so; then
+  echo "setup: installing libosmesa6 libjemalloc2 ffmpeg"
   sudo_=$([[ $(id -u) -eq 0 ]] || echo sudo)
-  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends libosmesa6 libjemalloc2 >/dev/null
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends libosmesa6 libjemalloc2 ffmpeg >/dev/null
 fi
 
 if [[ ! -x "$venv/bin/python" ]]; then

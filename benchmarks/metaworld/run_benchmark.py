@@ -64,6 +64,7 @@ ABLATIONS = REPO / "benchmarks" / "results" / "metaworld_ablations"
 MDX = REPO / "docs" / "source" / "my_policy.mdx"
 OUT = REPO / "outputs" / "bench_metaworld"
 MDX_START, MDX_END = "<!-- metaworld-results:start -->", "<!-- metaworld-results:end -->"
+ABLATIONS_DOC = REPO / "benchmarks" / "README.md"  # the ablation table lives beside the grid's details
 ABLATIONS_START, ABLATIONS_END = "<!-- metaworld-ablations:start -->", "<!-- metaworld-ablations:end -->"
 
 
@@ -467,7 +468,8 @@ def report(args: argparse.Namespace) -> None:
             "outputs/bench_metaworld_<name>` (the budget, seeds and hardware of the table above), at the row's "
             "commit."
         )
-        mdx = machine.replace_section(mdx, ABLATIONS_START, ABLATIONS_END, ablations)
+        doc = args.ablations_doc
+        doc.write_text(machine.replace_section(doc.read_text(), ABLATIONS_START, ABLATIONS_END, ablations))
     args.mdx.write_text(mdx)
     print(table(results))
 
@@ -505,6 +507,12 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--chart", type=Path, default=CHART)
     parser.add_argument("--mdx", type=Path, default=MDX)
+    parser.add_argument(
+        "--ablations-doc",
+        type=Path,
+        default=ABLATIONS_DOC,
+        help="report: the page the ablation table goes to",
+    )
     parser.add_argument(
         "--ablations", type=Path, default=ABLATIONS, help="report: ablation cells, one folder each"
     )
