@@ -193,7 +193,8 @@ def measure_policy(name: str, shape: Shape, settings: Settings) -> dict:
         torch.nn.utils.clip_grad_norm_(policy.parameters(), clip)
         optimizer.step()
         optimizer.zero_grad()
-        policy.update()
+        if hasattr(policy, "update"):  # as lerobot-train does: my_policy's EMA
+            policy.update()
 
     n = settings.batch_size
     result = {
