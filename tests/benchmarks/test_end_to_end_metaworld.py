@@ -117,7 +117,10 @@ def test_train_then_eval_with_stock_tools(demos, tmp_path):
         cwd=REPO,
     )
     overall = json.loads((tmp_path / "eval/eval_info.json").read_text())["overall"]
-    assert overall["n_episodes"] == 1 and 0.0 <= overall["pc_success"] <= 100.0
+    assert overall["n_episodes"] == 1 and overall["pc_success"] in (
+        0.0,
+        100.0,
+    )  # one episode: fails or succeeds
 
 
 def test_two_process_training_with_accelerate(demos, tmp_path):

@@ -249,6 +249,25 @@ def test_gradients_reach_every_trainable_parameter():
     assert not missing, f"no gradient reaches {missing}"
 
 
+def test_cameras_through_one_backbone_pass_give_each_cameras_own_features():
+    """The shared backbone encodes all cameras in one batch: each camera's tokens equal those of encoding it alone."""
+    config = make_config(n_cameras=2, state=False, use_language=False)
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    batch = pre(raw_batch(config, batch_size=3))
+    memory, _ = policy.model.encode_observation(batch)
+    n_tokens = policy.model.image_pos.shape[1]
+    for i, key in enumerate(camera_keys(2)):
+        alone = policy.model.backbones[0](policy.model.center_crop(policy.model.resize(batch[key])))
+        expected = policy.model.image_proj(alone).flatten(2).transpose(1, 2) + policy.model.image_pos[i]
+        torch.testing.assert_close(
+            memory[:, i * n_tokens : (i + 1) * n_tokens],
+            policy.model.memory_norm(expected),
+            rtol=1e-4,
+            atol=1e-5,
+        )
+
+
 def test_one_token_per_feature_map_cell():
     config = make_config(state=False, use_language=False, resize_shape=(64, 96), crop_ratio=1.0)
     policy, pre, _ = make_policy_and_processors(config)
