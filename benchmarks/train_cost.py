@@ -123,7 +123,7 @@ SHAPES = {
 class Settings:
     out: Path
     batch_size: int = 16
-    steps: int = 5
+    steps: int = 10
     policies: list[str] = field(
         default_factory=lambda: ["my_policy", "my_policy_before", "my_policy_96px", "act", "diffusion"]
     )
@@ -444,7 +444,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/train_cost.json"))
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=5, help="timed training steps per policy and shape")
+    parser.add_argument("--steps", type=int, default=10, help="timed training steps per policy and shape")
     parser.add_argument("--policies", default=",".join(Settings(out=Path()).policies))
     parser.add_argument("--shapes", default="libero,metaworld")
     parser.add_argument("--data-samples", type=int, default=64)
