@@ -216,12 +216,7 @@ def my_policy_breakdown(policy, batch: dict, optimizer, settings: Settings) -> d
     n = settings.batch_size
 
     def vision() -> None:
-        crop = model.random_crop
-        total = 0
-        for i, key in enumerate(model.camera_keys):
-            backbone = model.backbones[i if len(model.backbones) > 1 else 0]
-            total = total + model.image_proj(backbone(crop(model.resize(batch[key])))).sum()
-        total.backward()
+        torch.cat(model.encode_cameras(batch), dim=1).sum().backward()
 
     def language() -> None:
         mask = batch[OBS_LANGUAGE_ATTENTION_MASK].bool()

@@ -204,20 +204,7 @@ class MyPolicyModel(nn.Module):
 
     def encode_observation(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """Observation tokens (B, N, D) and their padding mask (B, N), True where a token is padding."""
-        crop = self.random_crop if self.training else self.center_crop
-        images = [crop(self.resize(batch[key])) for key in self.camera_keys]  # one crop draw per camera
-        if len(self.backbones) == 1 and self.config.use_group_norm:
-            # One pass over all cameras gives each one's features (GroupNorm, unlike BatchNorm's batch
-            # statistics, is per image) and is ~20% faster on a CPU than a pass per camera.
-            feature_maps = self.backbones[0](torch.cat(images)).split(len(images[0]))
-        else:
-            feature_maps = tuple(
-                self.backbones[i if len(self.backbones) > 1 else 0](image) for i, image in enumerate(images)
-            )
-        tokens = [
-            self.image_proj(features).flatten(2).transpose(1, 2) + self.image_pos[i]
-            for i, features in enumerate(feature_maps)
-        ]
+        tokens = self.encode_cameras(batch)
         if self.state_proj is not None:
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
         memory = torch.cat(tokens, dim=1)
@@ -230,6 +217,23 @@ class MyPolicyModel(nn.Module):
             memory = torch.cat([memory, text_tokens], dim=1)
             pad = torch.cat([pad, ~text_mask], dim=1)
         return self.memory_norm(memory), pad
+
+    def encode_cameras(self, batch: dict[str, Tensor]) -> list[Tensor]:
+        """Per camera, its tokens (B, n_patches, D): one per cell of the backbone's feature map."""
+        crop = self.random_crop if self.training else self.center_crop
+        images = [crop(self.resize(batch[key])) for key in self.camera_keys]  # one crop draw per camera
+        if len(self.backbones) == 1 and self.config.use_group_norm:
+            # One pass over all cameras gives each one's features (GroupNorm, unlike BatchNorm's batch
+            # statistics, is per image) and is ~20% faster on a CPU than a pass per camera.
+            feature_maps = self.backbones[0](torch.cat(images)).split(len(images[0]))
+        else:
+            feature_maps = tuple(
+                self.backbones[i if len(self.backbones) > 1 else 0](image) for i, image in enumerate(images)
+            )
+        return [
+            self.image_proj(features).flatten(2).transpose(1, 2) + self.image_pos[i]
+            for i, features in enumerate(feature_maps)
+        ]
 
     def encode_text(self, token_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
         """Text tokens (B, L', D) and their mask (B, L'), True on real tokens, from token ids (B, L) and their mask.
