@@ -348,6 +348,7 @@ def run(settings: Settings) -> dict:
         "upstream_version": lerobot.__version__,
         "allocator": machine.allocator(),
         "threads": torch.get_num_threads(),
+        "seed": 0,  # torch.manual_seed before each policy; the random batch and the datasets are seeded too
         "batch_size": settings.batch_size,
         "steps": settings.steps,
         "my_policy_before": {
@@ -414,8 +415,10 @@ def mdx_section(results: dict) -> str:
         "\n".join(rows)
         + "\n\nMilliseconds per training sample: forward + backward + gradient clipping + the preset optimizer "
         f"step + EMA, batch {results['batch_size']}, median of {results['steps']} steps, one process on "
-        f"{results['threads']} threads; `my_policy_before` is my_policy with the defaults of commit "
-        f"{results['my_policy_before']['commit']} in the same run. ACT and Diffusion with upstream defaults "
+        f"{results['threads']} threads; `my_policy_before` is today's code with the configuration defaults of "
+        f"commit {results['my_policy_before']['commit']}, in the same run (equal to today's defaults: no default "
+        "has changed since; the code's own savings, each distinct task sentence encoded once over its real "
+        "length and one backbone pass for all cameras, apply to both). ACT and Diffusion with upstream defaults "
         "(no pretrained backbone). The dataset column is one random `dataset[i]` (camera frames decoded from "
         "video and the action chunk), one thread. my_policy's sample on the LIBERO shape splits into "
         f"{parts['vision']:.1f} ms for the two camera passes, {parts['language']:.1f} ms for the task sentences, "
