@@ -271,6 +271,9 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_s
         # Frames go to the encoder as they are added: no PNG round trip and no encoder processes per episode
         # (measured here: 2.7 s instead of 13 s per 130-frame episode with the other worker busy).
         streaming_encoding=True,
+        # Room for the whole episode: the streaming encoder drops (and only logs) a frame it cannot queue within
+        # 0.1 s, which shifts every later frame of that video by one step.
+        encoder_queue_maxsize=len(episode[ACTION]),
     )
     for t in range(len(episode[ACTION])):
         dataset.add_frame({key: value[t] for key, value in episode.items()} | {"task": task})

@@ -85,6 +85,9 @@ def generate(
         root=root,
         use_videos=True,
         streaming_encoding=True,  # frames go to the encoder as they are added, no PNG round trip
+        # Room for a whole episode: the streaming encoder drops (and only logs) a frame it cannot queue within
+        # 0.1 s, which shifts every later frame of that video by one step (seen once on a busy machine).
+        encoder_queue_maxsize=max_steps,
     )
     report = {}
     for task in tasks:
