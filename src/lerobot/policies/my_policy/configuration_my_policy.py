@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from lerobot.configs import NormalizationMode, PreTrainedConfig
 from lerobot.optim import AdamWConfig, CosineDecayWithWarmupSchedulerConfig
 
+from ..rtc.configuration_rtc import RTCConfig
+
 VISION_BACKBONES = ("resnet18", "resnet34", "resnet50")
 BYTE_TEXT_ENCODER = "bytes"
 
@@ -66,6 +68,8 @@ class MyPolicyConfig(PreTrainedConfig):
         use_ema: Keep an exponential moving average of the weights (updated in `update()`, used at inference and
             saved with the checkpoint).
         ema_decay: Decay of that average (warmed up as min(decay, (1 + n) / (10 + n))).
+        rtc_config: Real-Time Chunking at inference (`lerobot.policies.rtc`): with a previous chunk's unexecuted
+            actions, each Euler step is guided toward them so consecutive chunks join smoothly. `None`: off.
     """
 
     n_obs_steps: int = 1
@@ -108,6 +112,8 @@ class MyPolicyConfig(PreTrainedConfig):
 
     use_ema: bool = True
     ema_decay: float = 0.999
+
+    rtc_config: RTCConfig | None = None
 
     # Training presets.
     optimizer_lr: float = 3e-4

@@ -37,7 +37,9 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 from torchvision.transforms import v2
 
+from lerobot.policies.common.flow_matching import euler_integrate
 from lerobot.policies.pretrained import PreTrainedPolicy
+from lerobot.policies.rtc.modeling_rtc import RTCProcessor
 from lerobot.utils.constants import ACTION, OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS, OBS_STATE
 from lerobot.utils.import_utils import _diffusers_available, _transformers_available, require_package
 
@@ -69,6 +71,7 @@ class MyPolicy(PreTrainedPolicy):
         config.validate_features()
         self.config = config
         self.model = MyPolicyModel(config)
+        self.init_rtc_processor()
         # An nn.Module (unlike diffusers' EMAModel), so the averaged weights are saved in model.safetensors,
         # restored on `--resume`, and used by `predict_action_chunk`.
         self.ema: AveragedModel | None = None
@@ -106,11 +109,40 @@ class MyPolicy(PreTrainedPolicy):
         """The weights that act: the EMA when there is one, else the trained weights."""
         return cast(MyPolicyModel, self.ema.module) if self.ema is not None else self.model
 
+    def supports_rtc(self) -> bool:
+        return True
+
+    def init_rtc_processor(self) -> None:
+        """(Re)build the RTC guidance from `config.rtc_config`: lerobot-rollout sets that on a loaded policy and
+        then calls this, as for smolvla and pi0."""
+        self.rtc_processor = (
+            RTCProcessor(self.config.rtc_config) if self.config.rtc_config is not None else None
+        )
+
     @torch.no_grad()
-    def predict_action_chunk(self, batch: dict[str, Tensor], **kwargs) -> Tensor:
-        """An action chunk of shape (B, horizon, action_dim), integrated from noise."""
+    def predict_action_chunk(
+        self,
+        batch: dict[str, Tensor],
+        inference_delay: int | None = None,
+        prev_chunk_left_over: Tensor | None = None,
+        execution_horizon: int | None = None,
+        **kwargs,
+    ) -> Tensor:
+        """An action chunk of shape (B, horizon, action_dim), integrated from noise.
+
+        With Real-Time Chunking (`rtc_config` enabled) and `prev_chunk_left_over`, the actions of the previous
+        chunk not executed yet (normalized, as this method returned them), each step is guided toward them over
+        the first `inference_delay` actions (and, fading, up to `execution_horizon`).
+        """
         self._check_inference_inputs(batch)
-        return self.inference_model().generate_actions(batch)
+        rtc_enabled = self.config.rtc_config is not None and self.config.rtc_config.enabled
+        return self.inference_model().generate_actions(
+            batch,
+            rtc_processor=self.rtc_processor if rtc_enabled else None,
+            inference_delay=inference_delay,
+            prev_chunk_left_over=prev_chunk_left_over,
+            execution_horizon=execution_horizon,
+        )
 
     @torch.no_grad()
     def select_action(self, batch: dict[str, Tensor], **kwargs) -> Tensor:
@@ -280,18 +312,39 @@ class MyPolicyModel(nn.Module):
         )
         return self.action_out(out)
 
-    def generate_actions(self, batch: dict[str, Tensor]) -> Tensor:
-        """Integrate the flow from Gaussian noise (t=0) to an action chunk (t=1) in `num_inference_steps`
-        Euler steps, each conditioned on its step size."""
+    def generate_actions(
+        self,
+        batch: dict[str, Tensor],
+        rtc_processor: RTCProcessor | None = None,
+        inference_delay: int | None = None,
+        prev_chunk_left_over: Tensor | None = None,
+        execution_horizon: int | None = None,
+    ) -> Tensor:
+        """Integrate the flow from Gaussian noise to an action chunk in `num_inference_steps` Euler steps, each
+        conditioned on its step size; with `rtc_processor`, guided toward `prev_chunk_left_over`.
+
+        The loop is LeRobot's `euler_integrate` (openpi's convention: time runs from 1 at the noise to 0 at the
+        actions, so its time is 1 - t and its velocity the negative of ours), which hosts the RTC guidance.
+        """
         memory, memory_mask = self.encode_observation(batch)
         batch_size, device = memory.shape[0], memory.device
         n = self.config.num_inference_steps
-        x = torch.randn(batch_size, self.config.horizon, self.action_dim, device=device)
+        noise = torch.randn(batch_size, self.config.horizon, self.action_dim, device=device)
         step = torch.full((batch_size,), 1.0 / n, device=device)
-        for i in range(n):
-            t = torch.full((batch_size,), i / n, device=device)
-            x = x + self.velocity(x, t, step, memory, memory_mask) / n
-        return x
+
+        def openpi_velocity(x: Tensor, time: Tensor) -> Tensor:
+            return -self.velocity(x, 1 - time, step, memory, memory_mask)
+
+        return euler_integrate(
+            openpi_velocity,
+            noise,
+            n,
+            rtc_processor=rtc_processor,
+            rtc_enabled=rtc_processor is not None,
+            inference_delay=inference_delay,
+            prev_chunk_left_over=prev_chunk_left_over,
+            execution_horizon=execution_horizon,
+        )
 
     def compute_loss(self, batch: dict[str, Tensor], reduction: str = "mean") -> tuple[Tensor, dict]:
         """Flow-matching + shortcut loss; padded actions (`action_is_pad`) neither count nor are attended to."""
