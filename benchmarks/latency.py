@@ -8,7 +8,7 @@ change, applied to all alike: no pretrained backbone weights (the Hub is unreach
 - select_action_ms_p50: per env step over 4 chunks' worth of steps (amortized over the action queue).
 - train_samples_per_s: forward + backward + AdamW step on a random batch of `--train-batch-size`.
 
-    python benchmarks/latency.py --out benchmarks/results/latency.json
+    python -m benchmarks.latency --out benchmarks/results/latency.json
 """
 
 import argparse
@@ -20,10 +20,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import machine
 import torch
 
 import lerobot
+from benchmarks import machine
 from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.policies.act.configuration_act import ACTConfig
 from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig

@@ -77,7 +77,10 @@ def rerun_with_jemalloc() -> None:
     in-process benchmark measures every policy with the allocator the training and evaluation runs use."""
     env = with_jemalloc(dict(os.environ), keep_freed_memory=True)
     if env.get("LD_PRELOAD") != os.environ.get("LD_PRELOAD"):
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)  # nosec B606
+        main = sys.modules["__main__"]
+        # Started as `python -m benchmarks.<module>`: start it the same way (its file alone has no package).
+        module = ["-m", main.__spec__.name] if getattr(main, "__spec__", None) else [sys.argv[0]]
+        os.execve(sys.executable, [sys.executable, *module, *sys.argv[1:]], env)  # nosec B606
 
 
 def headless(env: dict[str, str]) -> dict[str, str]:
@@ -99,7 +102,12 @@ def run_logged(command: list[str], log: Path, keep_freed_memory: bool = False) -
         f.write(f"\n$ {' '.join(command)}\n")
         f.flush()
         returncode = subprocess.run(  # nosec
-            command, stdout=f, stderr=subprocess.STDOUT, env=env, check=False
+            command,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
+            cwd=REPO,  # for `python -m benchmarks...`
         ).returncode
     if returncode:
         tail = "".join(log.read_text().splitlines(keepends=True)[-30:])

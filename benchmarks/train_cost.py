@@ -14,7 +14,7 @@ Then the dataset: milliseconds per random sample (`dataset[i]`, the camera frame
 action chunk, one thread, as each DataLoader worker does) on a synthetic dataset of each shape written like our
 recorders write theirs; and `lerobot-train`'s own samples/s on a short run over the LIBERO-shaped one.
 
-    python benchmarks/train_cost.py --out benchmarks/results/train_cost.json
+    python -m benchmarks.train_cost --out benchmarks/results/train_cost.json
 """
 
 import argparse
@@ -29,11 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import machine
 import numpy as np
 import torch
 
 import lerobot
+from benchmarks import machine
 from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.policies.act.configuration_act import ACTConfig
 from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig

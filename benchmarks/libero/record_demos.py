@@ -20,7 +20,7 @@ continues where it stopped. Seeds are a function of (task, attempt), so the kept
 number of workers or interruptions. Each finished task is reported and assembled into its own dataset while the
 workers go on; once every task is done, the suite's dataset is those, in task order.
 
-    python benchmarks/libero/record_demos.py --suite libero_object --demos-per-task 50 --workers 2 \\
+    python -m benchmarks.libero.record_demos --suite libero_object --demos-per-task 50 --workers 2 \\
         --root data/libero/libero_object --report benchmarks/results/libero_demos.json
 """
 
@@ -32,7 +32,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,12 +40,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks import machine
+from benchmarks.libero import setup_libero
+from benchmarks.libero.scripted_expert import Expert, Scene, SkillFailedError, run_expert
 from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
-
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
-import machine  # noqa: E402
-import setup_libero  # noqa: E402
-from scripted_expert import Expert, Scene, SkillFailedError, run_expert  # noqa: E402
 
 IMAGE_KEYS = (f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2")
 STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z"]

@@ -10,9 +10,9 @@ run. Every stage is resumable and skips what is already done:
     report   benchmarks/results/libero.json, the MDX results table and the checkpoint in Hub layout
              (config, weights, processors, model card) under outputs/my_policy_libero
 
-    python benchmarks/libero/run_libero.py train --suites libero_object,libero_spatial --steps 20000
-    python benchmarks/libero/run_libero.py eval --suites libero_object,libero_spatial --episodes-per-task 10
-    python benchmarks/libero/run_libero.py report --suites libero_object,libero_spatial
+    python -m benchmarks.libero.run_libero train --suites libero_object,libero_spatial --steps 20000
+    python -m benchmarks.libero.run_libero eval --suites libero_object,libero_spatial --episodes-per-task 10
+    python -m benchmarks.libero.run_libero report --suites libero_object,libero_spatial
 
 `train` passes further `--policy.<field>=<value>` options on to `lerobot-train`; `eval` passes `--policy.*`,
 `--env.*` and `--eval.*` options on to `lerobot-eval` (e.g. `--policy.num_inference_steps=1`).
@@ -26,9 +26,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from benchmarks import machine
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-import machine  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DATA = REPO / "data" / "libero"

@@ -14,7 +14,7 @@ import unless `$LIBERO_CONFIG_PATH/config.yaml` exists. This script:
 
 It is idempotent and never imports `libero.libero` before the config exists.
 
-    python benchmarks/libero/setup_libero.py            # or: make libero-setup
+    python -m benchmarks.libero.setup_libero            # or: make libero-setup
 """
 
 from __future__ import annotations

@@ -7,15 +7,16 @@ chunk can pick its own mode, and the executed motion jumps between them from one
 the mean |a[i + 1] - a[i]| over consecutive actions of a chunk (normalized action space, padding excluded),
 predicted and demonstrated, on the same frames.
 
-    python benchmarks/metaworld/chunk_roughness.py outputs/bench_metaworld/my_policy/push-v3/train/checkpoints/last/pretrained_model \\
+    python -m benchmarks.metaworld.chunk_roughness outputs/bench_metaworld/my_policy/push-v3/train/checkpoints/last/pretrained_model \\
         --dataset-root data/metaworld/bench/push-v3-20 --output benchmarks/results/metaworld_chunk_roughness/push-v3_default.json
 """
 
 from __future__ import annotations
 
 import torch
-from input_sensitivity import diagnostic_parser, load_frames, write_result
 from torch import Tensor
+
+from benchmarks.metaworld.input_sensitivity import diagnostic_parser, load_frames, write_result
 
 
 def roughness(chunks: Tensor, is_pad: Tensor) -> float:

@@ -6,7 +6,7 @@ A policy that ignores its camera can still fit the demonstrations' average motio
 wherever the object's place matters (Meta-World push-v3 puts the puck and the goal at random). The numbers are
 relative: mean |velocity change| / mean |velocity|, at the same noise and flow time for both frames of a pair.
 
-    python benchmarks/metaworld/input_sensitivity.py outputs/bench_metaworld/my_policy/push-v3/train/checkpoints/last/pretrained_model \\
+    python -m benchmarks.metaworld.input_sensitivity outputs/bench_metaworld/my_policy/push-v3/train/checkpoints/last/pretrained_model \\
         --dataset-root data/metaworld/bench/push-v3-20 --output benchmarks/results/metaworld_input_sensitivity/push-v3_default.json
 """
 
@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import machine  # noqa: E402
+from benchmarks import machine
 
 
 def token_groups(policy) -> dict[str, slice]:

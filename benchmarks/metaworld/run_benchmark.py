@@ -14,15 +14,15 @@ Each (policy, task) cell trains, evaluates and then commits its numbers to `benc
 whose file holds the same settings is skipped. Cells are independent (each trains from the demonstrations, which
 are deterministic by seed), so the benchmark can be run in pieces, on different days or machines:
 
-    python benchmarks/metaworld/run_benchmark.py --policies act --tasks reach-v3   # one cell
-    python benchmarks/metaworld/run_benchmark.py            # every cell not done yet, in order; rerun to continue
-    python benchmarks/metaworld/run_benchmark.py demos      # only the demonstrations, for every task
-    python benchmarks/metaworld/run_benchmark.py report     # metaworld.json, the chart and the MDX table
-    python benchmarks/metaworld/run_benchmark.py report --partial  # the same from the cells measured so far
+    python -m benchmarks.metaworld.run_benchmark --policies act --tasks reach-v3   # one cell
+    python -m benchmarks.metaworld.run_benchmark            # every cell not done yet, in order; rerun to continue
+    python -m benchmarks.metaworld.run_benchmark demos      # only the demonstrations, for every task
+    python -m benchmarks.metaworld.run_benchmark report     # metaworld.json, the chart and the MDX table
+    python -m benchmarks.metaworld.run_benchmark report --partial  # the same from the cells measured so far
 
 An ablation trains my_policy with other options into its own folders, on the same demonstrations and budget:
 
-    python benchmarks/metaworld/run_benchmark.py --policies my_policy --tasks push-v3 \
+    python -m benchmarks.metaworld.run_benchmark --policies my_policy --tasks push-v3 \
         --my-policy-options="--policy.resize_shape=[224,224]" \
         --cells benchmarks/results/metaworld_ablations/resize224 --out outputs/bench_metaworld_resize224
 """
@@ -35,9 +35,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from benchmarks import machine
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
-import machine  # noqa: E402
 
 BIN = Path(sys.executable).parent
 # Two easy, two medium, two hard tasks in LeRobot's Meta-World difficulty groups (envs/metaworld_config.json).
@@ -84,7 +84,8 @@ def task_demos(args: argparse.Namespace, task: str) -> Path:
         machine.run_logged(
             [
                 sys.executable,
-                str(REPO / "benchmarks" / "metaworld" / "generate_demos.py"),
+                "-m",
+                "benchmarks.metaworld.generate_demos",
                 f"--tasks={task}",
                 f"--demos-per-task={args.demos_per_task}",
                 f"--root={root}",
@@ -309,7 +310,7 @@ def collect(args: argparse.Namespace) -> dict:
             else:
                 raise SystemExit(
                     f"{name} on {task}: no result with these settings at {cell_path(args, name, task)}; run "
-                    f"`python benchmarks/metaworld/run_benchmark.py --policies {name.replace(ONE_STEP, 'my_policy')} "
+                    f"`python -m benchmarks.metaworld.run_benchmark --policies {name.replace(ONE_STEP, 'my_policy')} "
                     f"--tasks {task if task != 'all' else ','.join(args.tasks)}` first (or report with --partial)"
                 )
         if not (mine := [c for c in cells if c["name"] == name]):
@@ -463,7 +464,7 @@ def report(args: argparse.Namespace) -> None:
     mdx = machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section)
     if any(args.ablations.glob("*/*.json")):
         ablations = (
-            f"{ablation_table(args)}\n\n`python benchmarks/metaworld/run_benchmark.py --policies my_policy --tasks "
+            f"{ablation_table(args)}\n\n`python -m benchmarks.metaworld.run_benchmark --policies my_policy --tasks "
             "<task> --my-policy-options=<option> --cells benchmarks/results/metaworld_ablations/<name> --out "
             "outputs/bench_metaworld_<name>` (the budget, seeds and hardware of the table above), at the row's "
             "commit."

@@ -1,15 +1,9 @@
 """The chunk-roughness diagnostic: mean change between consecutive actions, padding excluded."""
 
-import sys
-from pathlib import Path
-
 import torch
+from my_policy_helpers import make_config, make_policy_and_processors, raw_batch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks/metaworld"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "policies/my_policy"))
-
-import chunk_roughness  # noqa: E402
-from my_policy_helpers import make_config, make_policy_and_processors, raw_batch  # noqa: E402
+from benchmarks.metaworld import chunk_roughness
 
 
 def test_roughness_of_known_chunks_ignores_padding():

@@ -12,18 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-# MuJoCo picks its renderer at import: CPU rendering through OSMesa unless the caller chose another.
-os.environ.setdefault("MUJOCO_GL", "osmesa")
-os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+from benchmarks.metaworld import generate_demos
+from lerobot.datasets import LeRobotDataset
+from lerobot.envs.configs import MetaworldEnv as MetaworldEnvConfig
+from lerobot.envs.utils import preprocess_observation
+from lerobot.utils.constants import ACTION, OBS_IMAGE, OBS_STATE
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(REPO / "benchmarks/metaworld"))
-import generate_demos  # noqa: E402
-
-from lerobot.datasets import LeRobotDataset  # noqa: E402
-from lerobot.envs.configs import MetaworldEnv as MetaworldEnvConfig  # noqa: E402
-from lerobot.envs.utils import preprocess_observation  # noqa: E402
-from lerobot.utils.constants import ACTION, OBS_IMAGE, OBS_STATE  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 TASK = "reach-v3"

@@ -1,17 +1,11 @@
 """The input-sensitivity diagnostic: swapping a token group between frames moves the velocity only if the policy
 reads that group."""
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
+from my_policy_helpers import make_config, make_policy_and_processors, raw_batch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks/metaworld"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "policies/my_policy"))
-
-import input_sensitivity  # noqa: E402
-from my_policy_helpers import make_config, make_policy_and_processors, raw_batch  # noqa: E402
+from benchmarks.metaworld import input_sensitivity
 
 
 def test_a_policy_blind_to_its_camera_shows_zero_camera_sensitivity():

@@ -2,11 +2,8 @@
 
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-import latency  # noqa: E402
+from benchmarks import latency
 
 
 def test_latency_json_has_every_policy_its_step_count_and_the_ratios(tmp_path, monkeypatch):

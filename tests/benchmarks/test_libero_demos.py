@@ -9,22 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.libero import setup_libero
+
 REPO = Path(__file__).resolve().parents[2]
-LIBERO_DIR = REPO / "benchmarks/libero"
-sys.path.insert(0, str(LIBERO_DIR))
-
-import setup_libero  # noqa: E402
-
 os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
-os.environ.setdefault("MUJOCO_GL", "osmesa")
-os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 SUITE, TASK_ID, IMAGE_SIZE = "libero_object", 0, 128
 
 
 def run_setup(*args: str, config_path: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "LIBERO_CONFIG_PATH": str(config_path or os.environ["LIBERO_CONFIG_PATH"])}
     return subprocess.run(
-        [sys.executable, str(LIBERO_DIR / "setup_libero.py"), *args], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "benchmarks.libero.setup_libero", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
     )
 
 
@@ -80,7 +79,7 @@ def test_lerobot_env_factory_builds_and_steps_libero():
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    import record_demos
+    from benchmarks.libero import record_demos
 
     root = tmp_path_factory.mktemp("libero") / "demo"
     args = ["--suite", SUITE, "--task-ids", str(TASK_ID), "--demos-per-task", "1", "--workers", "1"]
@@ -92,7 +91,8 @@ def generated(tmp_path_factory):
         "--report",
         str(root.parent / "report.json"),
     ]
-    result = subprocess.run([sys.executable, record_demos.__file__, *args], capture_output=True, text=True)
+    command = [sys.executable, "-m", record_demos.__name__, *args]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     staging = root.parent / ".staging" / root.name / f"task_{TASK_ID:02d}"
     log = [json.loads(line) for line in (staging / "attempts.jsonl").read_text().splitlines()]
@@ -100,8 +100,7 @@ def generated(tmp_path_factory):
 
 
 def test_recorder_schema_matches_lerobot_libero(generated):
-    import record_demos
-
+    from benchmarks.libero import record_demos
     from lerobot.datasets import LeRobotDataset
     from lerobot.envs.configs import LiberoEnv
     from lerobot.utils.constants import ACTION, OBS_STATE
@@ -132,8 +131,7 @@ def test_the_suite_is_its_task_datasets_in_task_order(generated, tmp_path):
     decode from the right place in the concatenated videos."""
     import shutil
 
-    import record_demos
-
+    from benchmarks.libero import record_demos
     from lerobot.datasets import LeRobotDataset
 
     staged = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
@@ -150,7 +148,7 @@ def test_the_suite_is_its_task_datasets_in_task_order(generated, tmp_path):
 
 
 def test_a_task_check_trains_on_that_tasks_episodes_only(generated):
-    import run_libero
+    from benchmarks.libero import run_libero
 
     root = generated["root"]
     assert run_libero.task_episodes(root, SUITE, [TASK_ID]) == [0]
@@ -167,8 +165,7 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     Given the same raw observation the two paths agree bit for bit. The renders themselves differ in a handful of
     pixels: the recorder's frame comes right after `mj_step`, whose body poses predate its integration, while a
     reset to the saved state re-runs the kinematics first."""
-    import record_demos
-
+    from benchmarks.libero import record_demos
     from lerobot.datasets import LeRobotDataset
     from lerobot.envs.configs import LiberoEnv
     from lerobot.envs.factory import make_env, make_env_pre_post_processors
@@ -222,7 +219,7 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
 def test_the_physics_only_check_gets_the_recorders_outcomes(generated):
     """`check_expert` switches the cameras off but must replay the recorder's attempts exactly: same starts
     (rejections included), same actions, same outcome and episode length."""
-    import check_expert
+    from benchmarks.libero import check_expert
 
     rolled = [r for r in generated["log"] if "eval_start_distance" in r]
     result = check_expert.check_task((SUITE, TASK_ID, len(rolled), 100_000))
@@ -234,12 +231,15 @@ def test_the_physics_only_check_gets_the_recorders_outcomes(generated):
 
 
 def test_generation_resumes_without_redoing_attempts(generated):
-    import record_demos
+    from benchmarks.libero import record_demos
 
     staging = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
     before = (staging / "attempts.jsonl").read_text()
     result = subprocess.run(
-        [sys.executable, record_demos.__file__, *generated["args"]], capture_output=True, text=True
+        [sys.executable, "-m", record_demos.__name__, *generated["args"]],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert (staging / "attempts.jsonl").read_text() == before
@@ -255,13 +255,13 @@ def test_generation_resumes_without_redoing_attempts(generated):
 
     other_seed = [a if a != str(IMAGE_SIZE) else "64" for a in generated["args"]]
     refused = subprocess.run(
-        [sys.executable, record_demos.__file__, *other_seed], capture_output=True, text=True
+        [sys.executable, "-m", record_demos.__name__, *other_seed], capture_output=True, text=True, cwd=REPO
     )
     assert refused.returncode != 0 and "use another --root" in refused.stderr
 
 
 def test_starts_outside_the_evaluation_layouts_are_rejected():
-    import record_demos
+    from benchmarks.libero import record_demos
 
     eval_starts = np.zeros((50, 2, 3))
     eval_starts[:, 0, :2] = np.linspace(0.0, 0.02, 50)[:, None]  # object 0 varies by 2 cm, object 1 is fixed
@@ -272,7 +272,7 @@ def test_starts_outside_the_evaluation_layouts_are_rejected():
 
 
 def test_an_evaluation_start_is_recognized_after_its_objects_settle():
-    import record_demos
+    from benchmarks.libero import record_demos
 
     eval_starts = np.zeros((50, 2, 3))
     eval_starts[:, :, :2] = np.linspace(0.0, 0.49, 50)[:, None, None]  # 1 cm apart
@@ -286,13 +286,16 @@ def test_an_evaluation_start_is_recognized_after_its_objects_settle():
 def test_a_second_run_on_the_same_staging_is_refused(generated):
     import fcntl
 
-    import record_demos
+    from benchmarks.libero import record_demos
 
     staging = generated["root"].parent / ".staging" / generated["root"].name
     with (staging / ".lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running generator holds it
         result = subprocess.run(
-            [sys.executable, record_demos.__file__, *generated["args"]], capture_output=True, text=True
+            [sys.executable, "-m", record_demos.__name__, *generated["args"]],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
         )
     assert result.returncode != 0 and "another run is writing" in result.stderr
 
@@ -317,7 +320,7 @@ def _stage_task(task_dir: Path, outcomes: list[str], workers: int = 2) -> None:
 def test_report_merges_tasks_as_they_finish_and_totals_a_complete_suite(tmp_path):
     """A suite can be generated in parts (`--task-ids`, other runs): each task's numbers come from its staged log,
     and the suite's totals appear once every task is in."""
-    import record_demos
+    from benchmarks.libero import record_demos
 
     _stage_task(tmp_path / "task_00", ["success", "rejected start: an eval start", "timeout", "success"])
     _stage_task(tmp_path / "task_01", ["success", "success", "success"])

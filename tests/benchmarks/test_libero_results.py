@@ -1,13 +1,8 @@
 """The LIBERO results writers: JSON, MDX table and model card come from one results dict and agree."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks/libero"))
-
-import run_libero  # noqa: E402
+from benchmarks.libero import run_libero
 
 RESULTS = {
     "hardware": "x86_64, 2 CPU cores, no GPU",

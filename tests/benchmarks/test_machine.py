@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-import machine  # noqa: E402
+from benchmarks import machine
 
 
 def write_into(folder: Path) -> list[str]:

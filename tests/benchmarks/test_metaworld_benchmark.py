@@ -1,15 +1,12 @@
 """The Meta-World benchmark's result writers: per-task success from lerobot-eval's output, table and chart."""
 
 import json
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks/metaworld"))
-
-import run_benchmark  # noqa: E402
+from benchmarks.metaworld import run_benchmark
 
 TASKS = ["reach-v3", "push-v3"]
 
@@ -106,7 +103,7 @@ def test_the_demos_stage_generates_each_tasks_demonstrations_once(tmp_path, monk
     generated = []
 
     def fake_generator(command, log):
-        options = dict(arg.removeprefix("--").split("=", 1) for arg in command[2:])
+        options = dict(arg.removeprefix("--").split("=", 1) for arg in command if arg.startswith("--"))
         generated.append((options["tasks"], options["seed"], options["demos-per-task"]))
         (Path(options["root"]) / "meta").mkdir(parents=True)
         (Path(options["root"]) / "meta" / "info.json").write_text("{}")

@@ -6,16 +6,13 @@ them: a change that alters numerics for existing checkpoints shows up there and 
 deliberately, in its own commit.
 """
 
-import sys
 from pathlib import Path
 
 import torch
+from my_policy_helpers import make_config, make_policy_and_processors, raw_batch
 from safetensors.torch import save_file
 
-sys.path.insert(0, str(Path(__file__).parent))
-from my_policy_helpers import make_config, make_policy_and_processors, raw_batch  # noqa: E402
-
-from lerobot.utils.constants import ACTION  # noqa: E402
+from lerobot.utils.constants import ACTION
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts/policies/my_policy"
 CASES = {

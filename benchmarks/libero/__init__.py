@@ -1,0 +1,1 @@
+"""LIBERO without the Hub: asset set-up, scripted expert, demonstration recorder, training/evaluation runner."""
