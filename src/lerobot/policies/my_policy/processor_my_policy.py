@@ -109,7 +109,7 @@ class InputCheckProcessorStep(ObservationProcessorStep):
 
     def observation(self, observation: RobotObservation) -> RobotObservation:
         check_observation(observation, self.features)
-        complementary = self.transition.get(TransitionKey.COMPLEMENTARY_DATA) or {}
+        complementary = cast(dict[str, Any], self.transition.get(TransitionKey.COMPLEMENTARY_DATA) or {})
         if self.task_key is not None and complementary.get(self.task_key) is None:
             raise missing_task_error(self.task_key)
         return observation
