@@ -179,6 +179,24 @@ def test_text_is_encoded_once_per_distinct_sentence_without_changing_the_result(
     torch.testing.assert_close(results[0], results[1], rtol=1e-5, atol=1e-5)
 
 
+def test_with_text_dropout_training_encodes_every_sample_and_inference_each_sentence_once(monkeypatch):
+    """Copies of a sentence must not share a dropout mask while training; at inference they are encoded once."""
+    config = make_config(dropout=0.1)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = raw_batch(config, batch_size=5)
+    batch["task"] = [TASKS[0], TASKS[1], TASKS[0], TASKS[0], TASKS[1]]
+    batch = pre(batch)
+    encoded_rows = []
+    forward = policy.model.text_encoder.forward
+    monkeypatch.setattr(
+        policy.model.text_encoder, "forward", lambda x, **kw: encoded_rows.append(len(x)) or forward(x, **kw)
+    )
+    policy.forward(batch)
+    policy.eval()
+    policy.model.generate_actions(batch)
+    assert encoded_rows == [5, 2]
+
+
 def test_another_task_sentence_changes_the_actions():
     """The task tokens reach the decoder: same images, state and noise, another sentence, another chunk."""
     config = make_config()
