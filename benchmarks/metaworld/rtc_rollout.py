@@ -45,8 +45,8 @@ def run_episode(policy, pre, post, env, task: str, seed: int, delay: int, max_st
     executed: list[np.ndarray] = []
     jumps: list[float] = []
     leftover = None  # normalized actions of the current chunk not executed yet
-    success = False
-    while len(executed) < max_steps and not success:
+    success: bool | None = False
+    while len(executed) < max_steps and success is False:
         batch = preprocess_observation({k: v[None] for k, v in observation.items()})
         batch = pre({**batch, "task": [task]})
         rtc = {"inference_delay": delay, "prev_chunk_left_over": leftover} if leftover is not None else {}
@@ -57,15 +57,15 @@ def run_episode(policy, pre, post, env, task: str, seed: int, delay: int, max_st
             # While the chunk was computed, the robot executed `delay` more actions of the old one.
             for action in leftover[0, :delay]:
                 observation, success = act(env, post, action, executed)
-                if success:
+                if success is not False:
                     break
-            if success:
+            if success is not False:
                 break
             jumps.append(float(np.abs(to_env(post, chunk[delay]) - executed[-1]).max()))
             start = delay
         for action in chunk[start : start + n]:
             observation, success = act(env, post, action, executed)
-            if success or len(executed) >= max_steps:
+            if success is not False or len(executed) >= max_steps:
                 break
         leftover = chunk[start + n :].unsqueeze(0)
     return {"success": bool(success), "steps": len(executed), "jumps": jumps}
@@ -75,11 +75,14 @@ def to_env(post, action: torch.Tensor) -> np.ndarray:
     return post(action.unsqueeze(0))[0].numpy()
 
 
-def act(env, post, action: torch.Tensor, executed: list) -> tuple[dict, bool]:
+def act(env, post, action: torch.Tensor, executed: list) -> tuple[dict, bool | None]:
+    """Execute one action: the next observation and True on success, None when the env ends the episode."""
     command = to_env(post, action)
     executed.append(command)
     observation, _, terminated, truncated, info = env.step(command)
-    return observation, bool(info.get("is_success", False))
+    if info.get("is_success", False):
+        return observation, True
+    return observation, None if terminated or truncated else False
 
 
 def main() -> None:
