@@ -97,6 +97,24 @@ def test_inference_acts_with_the_ema_weights(use_ema):
         assert not torch.allclose(chunks["ema"], chunks["live"]), "live and averaged weights should differ"
 
 
+def test_changing_the_step_count_after_loading_reaches_the_ema_weights():
+    """`policy.config.num_inference_steps = 1` on a loaded policy samples in one step, though the EMA that acts
+    holds its own copy of the config."""
+    config = make_config()
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    observation = pre(_observation(config))
+    chunks = {}
+    for steps in (4, 1):
+        policy.config.num_inference_steps = steps
+        torch.manual_seed(0)
+        chunks[steps] = policy.predict_action_chunk(observation)
+        torch.manual_seed(0)
+        expected = policy.ema.module.generate_actions(observation, num_inference_steps=steps)
+        torch.testing.assert_close(chunks[steps], expected, rtol=0, atol=0)
+    assert not torch.allclose(chunks[4], chunks[1])
+
+
 def test_shortcut_target_on_a_hand_computed_case(monkeypatch):
     """Target for a step d from x_t: mean of s(x_t, t, d/2) and s(x_t + d/2 s(x_t, t, d/2), t + d/2, d/2); at the
     finest level the half steps are conditioned on step 0 (instantaneous velocity)."""

@@ -138,6 +138,8 @@ class MyPolicy(PreTrainedPolicy):
         rtc_enabled = self.config.rtc_config is not None and self.config.rtc_config.enabled
         return self.inference_model().generate_actions(
             batch,
+            # The policy's setting, which a user may change after loading: the EMA holds a copy of the config.
+            num_inference_steps=self.config.num_inference_steps,
             rtc_processor=self.rtc_processor if rtc_enabled else None,
             inference_delay=inference_delay,
             prev_chunk_left_over=prev_chunk_left_over,
@@ -320,6 +322,7 @@ class MyPolicyModel(nn.Module):
     def generate_actions(
         self,
         batch: dict[str, Tensor],
+        num_inference_steps: int | None = None,
         rtc_processor: RTCProcessor | None = None,
         inference_delay: int | None = None,
         prev_chunk_left_over: Tensor | None = None,
@@ -333,7 +336,7 @@ class MyPolicyModel(nn.Module):
         """
         memory, memory_mask = self.encode_observation(batch)
         batch_size, device = memory.shape[0], memory.device
-        n = self.config.num_inference_steps
+        n = num_inference_steps or self.config.num_inference_steps
         noise = torch.randn(batch_size, self.config.horizon, self.action_dim, device=device)
         step = torch.full((batch_size,), 1.0 / n, device=device)
 
