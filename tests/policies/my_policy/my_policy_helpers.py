@@ -68,3 +68,13 @@ def make_policy_and_processors(config: MyPolicyConfig, seed: int = 0):
     policy = MyPolicy(config)
     pre, post = make_my_policy_pre_post_processors(config, dataset_stats(config))
     return policy, pre, post
+
+
+def train_steps(policy, pre, batch: dict, steps: int = 3, lr: float = 1e-3) -> None:
+    """A few AdamW steps with EMA updates, as lerobot-train makes them, so the average differs from the weights."""
+    optimizer = torch.optim.AdamW(policy.get_optim_params(), lr=lr)
+    for _ in range(steps):
+        policy.forward(pre(batch))[0].backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        policy.update()

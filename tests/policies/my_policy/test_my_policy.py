@@ -10,6 +10,7 @@ from my_policy_helpers import (
     make_config,
     make_policy_and_processors,
     raw_batch,
+    train_steps,
 )
 
 from lerobot.configs import FeatureType, PolicyFeature
@@ -73,12 +74,7 @@ def test_inference_acts_with_the_ema_weights(use_ema):
     config = make_config(use_ema=use_ema)
     policy, pre, _ = make_policy_and_processors(config)
     batch = raw_batch(config)
-    optimizer = torch.optim.AdamW(policy.get_optim_params(), lr=1e-2)
-    for _ in range(3):
-        policy.forward(pre(batch))[0].backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        policy.update()
+    train_steps(policy, pre, batch, lr=1e-2)
     policy.eval()
     observation = pre({k: v for k, v in batch.items() if k not in (ACTION, "action_is_pad")})
     chunks = {}
@@ -374,13 +370,7 @@ def test_save_and_load_give_identical_actions(tmp_path):
     config = make_config()
     policy, pre, post = make_policy_and_processors(config)
     batch = raw_batch(config, batch_size=2)
-    # A few EMA updates so the saved average differs from the live weights.
-    optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-3)
-    for _ in range(3):
-        policy.forward(pre(batch))[0].backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        policy.update()
+    train_steps(policy, pre, batch)  # so the saved average differs from the live weights
     policy.eval()
     policy.save_pretrained(tmp_path)
     pre.save_pretrained(tmp_path)
