@@ -44,7 +44,7 @@ from lerobot.utils.constants import ACTION, OBS_LANGUAGE_ATTENTION_MASK, OBS_LAN
 from lerobot.utils.import_utils import _diffusers_available, _transformers_available, require_package
 
 from .configuration_my_policy import BYTE_TEXT_ENCODER, MyPolicyConfig
-from .processor_my_policy import check_observation
+from .processor_my_policy import check_observation, checked_features
 
 if TYPE_CHECKING or _diffusers_available:
     from diffusers.models.embeddings import TimestepEmbedding, Timesteps
@@ -161,10 +161,7 @@ class MyPolicy(PreTrainedPolicy):
     def _check_inference_inputs(self, batch: dict[str, Tensor]) -> None:
         """The preprocessor checks what the user passed (`InputCheckProcessorStep`); this catches a batch that
         reaches the policy some other way."""
-        features = {**self.config.image_features}
-        if self.config.robot_state_feature is not None:
-            features[OBS_STATE] = self.config.robot_state_feature
-        check_observation(batch, features)
+        check_observation(batch, checked_features(self.config))
         if self.config.use_language and OBS_LANGUAGE_TOKENS not in batch:
             raise ValueError(
                 "The policy is language-conditioned but the batch has no task tokens: pass the task string as "

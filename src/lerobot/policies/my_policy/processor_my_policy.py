@@ -35,6 +35,12 @@ from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TO
 from .configuration_my_policy import BYTE_TEXT_ENCODER, MyPolicyConfig
 
 
+def checked_features(config: MyPolicyConfig) -> dict[str, PolicyFeature]:
+    """The inputs every observation must carry as trained: the cameras and, if the policy has one, the state."""
+    state = config.robot_state_feature
+    return {**config.image_features, **({OBS_STATE: state} if state is not None else {})}
+
+
 def check_observation(observation: dict[str, Any], features: dict[str, PolicyFeature]) -> None:
     """Raise a ValueError naming the feature, what was expected and the fix, for any camera or state of
     `features` that is missing, not a floating-point tensor, of the wrong rank, channels, aspect ratio or state
@@ -182,10 +188,9 @@ def make_my_policy_pre_post_processors(
     """Rename -> batch -> check inputs -> tokenize task (bytes, or the pretrained encoder's tokenizer) -> device
     -> normalize; and unnormalize -> cpu for the predicted actions."""
     steps = make_default_policy_processor_steps(config, dataset_stats)
-    checked = {**config.image_features}
-    if config.robot_state_feature is not None:
-        checked[OBS_STATE] = config.robot_state_feature
-    input_check = InputCheckProcessorStep(features=checked, task_key="task" if config.use_language else None)
+    input_check = InputCheckProcessorStep(
+        features=checked_features(config), task_key="task" if config.use_language else None
+    )
     input_steps = [steps.rename_observations, steps.add_batch_dim, input_check]
     if config.use_language:
         if config.text_encoder == BYTE_TEXT_ENCODER:
