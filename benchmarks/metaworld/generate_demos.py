@@ -6,6 +6,11 @@ returns, so training data match evaluation: `observation.image` (480x480x3, alre
 task sentence per frame, and the env's fps. The expert (`metaworld.policies`) reads the simulator's full state.
 Only successful episodes are kept.
 
+`observation.environment_state` holds the privileged positions that only the camera shows the policy (the task's
+object(s) and goal, 9-D). The env never returns it, so an evaluated policy cannot read it; my_policy can learn to
+predict it from its camera at training time (`environment_state_loss_weight`); other policies ignore it unless
+configured to use it.
+
 The camera is stored as video, like the Hub's LeRobot datasets, not as PNG frames: in lerobot 0.6.1 every
 `delta_timestamps` query of an image-dtype dataset decodes the images of all the rows it reads
 (huggingface/lerobot#4392): an ACT sample, with its 100-step action chunk, decodes 101 frames. The codec's loss
@@ -28,7 +33,7 @@ import numpy as np
 from lerobot.datasets import LeRobotDataset
 from lerobot.envs.configs import MetaworldEnv as MetaworldEnvConfig
 from lerobot.envs.metaworld import TASK_DESCRIPTIONS, MetaworldEnv
-from lerobot.utils.constants import ACTION, OBS_IMAGE, OBS_STATE
+from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_IMAGE, OBS_STATE
 
 IMAGE_SIZE = 480  # what MetaworldEnv renders by default, hence what lerobot-eval feeds the policy
 
@@ -41,8 +46,20 @@ def dataset_features() -> dict:
             "names": ["height", "width", "channels"],
         },
         OBS_STATE: {"dtype": "float32", "shape": (4,), "names": ["hand_x", "hand_y", "hand_z", "gripper"]},
+        OBS_ENV_STATE: {"dtype": "float32", "shape": (9,), "names": ENVIRONMENT_STATE_NAMES},
         ACTION: {"dtype": "float32", "shape": (4,), "names": ["dx", "dy", "dz", "grip"]},
     }
+
+
+ENVIRONMENT_STATE_NAMES = [f"{body}_{axis}" for body in ("object", "object2", "goal") for axis in "xyz"]
+
+
+def environment_state(simulator_observation: np.ndarray) -> np.ndarray:
+    """The objects' and the goal's positions from Meta-World's 39-D observation: hand (0:3), gripper (3),
+    object 1 position (4:7) and quaternion (7:11), object 2 position (11:14) and quaternion (14:18), the same
+    18 values of the previous frame, goal (36:39). Zeros where a task has no second object."""
+    obs = simulator_observation
+    return np.concatenate([obs[4:7], obs[11:14], obs[36:39]]).astype(np.float32)
 
 
 def make_env(task: str) -> MetaworldEnv:
@@ -61,6 +78,7 @@ def rollout_expert(env: MetaworldEnv, seed: int, max_steps: int) -> tuple[list[d
             {
                 OBS_IMAGE: observation["pixels"],
                 OBS_STATE: observation["agent_pos"].astype(np.float32),
+                OBS_ENV_STATE: environment_state(state),
                 ACTION: action,
             }
         )

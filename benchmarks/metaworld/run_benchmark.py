@@ -36,6 +36,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import machine
+from lerobot.utils.constants import OBS_ENV_STATE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,7 +81,9 @@ def expert_report(args: argparse.Namespace, task: str) -> Path:
 def task_demos(args: argparse.Namespace, task: str) -> Path:
     """The task's demonstrations, generated once, and the expert's report (`expert_report`)."""
     root = dataset_root(args, task)
-    if not (root / "meta" / "info.json").exists():
+    info = root / "meta" / "info.json"
+    # Demonstrations recorded before they carried the environment state (same episodes) are recorded again.
+    if not info.exists() or OBS_ENV_STATE not in json.loads(info.read_text())["features"]:
         machine.run_logged(
             [
                 sys.executable,
@@ -275,9 +278,9 @@ def demos(args: argparse.Namespace) -> None:
 
 def run_all(args: argparse.Namespace) -> None:
     for name, policy_type, extra, task in runs(args):
-        cells = [(name, [])] + (
-            [(ONE_STEP, ["--policy.num_inference_steps=1"])] if name == "my_policy" else []
-        )
+        # An ablation is compared with the default step count only (`ablation_table`).
+        one_step = name == "my_policy" and not args.my_policy_options
+        cells = [(name, [])] + ([(ONE_STEP, ["--policy.num_inference_steps=1"])] if one_step else [])
         if all(cell_done(args, cell, task) for cell, _ in cells):
             continue
         train(args, name, policy_type, extra, task)

@@ -105,11 +105,16 @@ def test_the_demos_stage_generates_each_tasks_demonstrations_once(tmp_path, monk
     def fake_generator(command, log):
         options = dict(arg.removeprefix("--").split("=", 1) for arg in command if arg.startswith("--"))
         generated.append((options["tasks"], options["seed"], options["demos-per-task"]))
-        (Path(options["root"]) / "meta").mkdir(parents=True)
-        (Path(options["root"]) / "meta" / "info.json").write_text("{}")
+        (Path(options["root"]) / "meta").mkdir(parents=True, exist_ok=True)
+        info = {"features": {"observation.state": {}, "observation.environment_state": {}}}
+        (Path(options["root"]) / "meta" / "info.json").write_text(json.dumps(info))
 
     monkeypatch.setattr(run_benchmark.machine, "run_logged", fake_generator)
     args = bench_args(tmp_path)
+    # One task's demonstrations were recorded before they carried the environment state: recorded again.
+    old = run_benchmark.dataset_root(args, TASKS[0]) / "meta" / "info.json"
+    old.parent.mkdir(parents=True)
+    old.write_text(json.dumps({"features": {"observation.state": {}}}))
     run_benchmark.demos(args)
     run_benchmark.demos(args)
     assert generated == [(task, "100000", "5") for task in TASKS]

@@ -4,10 +4,10 @@ import torch
 
 from lerobot.configs import FeatureType, PolicyFeature
 from lerobot.policies.my_policy import MyPolicy, MyPolicyConfig, make_my_policy_pre_post_processors
-from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
+from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_IMAGES, OBS_STATE
 
 IMAGE_SHAPE = (3, 48, 64)
-STATE_DIM, ACTION_DIM = 5, 3
+STATE_DIM, ACTION_DIM, ENV_STATE_DIM = 5, 3, 6
 TASKS = ["pick up the red block", "open the top drawer"]
 SMALL = {
     "horizon": 8,
@@ -28,10 +28,14 @@ def camera_keys(n_cameras: int) -> list[str]:
     return [f"{OBS_IMAGES}.cam{i}" for i in range(n_cameras)]
 
 
-def make_config(n_cameras: int = 1, state: bool = True, **overrides) -> MyPolicyConfig:
+def make_config(
+    n_cameras: int = 1, state: bool = True, env_state: bool = False, **overrides
+) -> MyPolicyConfig:
     inputs = {key: PolicyFeature(FeatureType.VISUAL, IMAGE_SHAPE) for key in camera_keys(n_cameras)}
     if state:
         inputs[OBS_STATE] = PolicyFeature(FeatureType.STATE, (STATE_DIM,))
+    if env_state:
+        inputs[OBS_ENV_STATE] = PolicyFeature(FeatureType.ENV, (ENV_STATE_DIM,))
     return MyPolicyConfig(
         input_features=inputs,
         output_features={ACTION: PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
@@ -43,6 +47,11 @@ def dataset_stats(config: MyPolicyConfig) -> dict[str, dict[str, torch.Tensor]]:
     stats = {ACTION: {"mean": torch.full((ACTION_DIM,), 0.5), "std": torch.full((ACTION_DIM,), 2.0)}}
     if config.robot_state_feature is not None:
         stats[OBS_STATE] = {"mean": torch.zeros(STATE_DIM), "std": torch.ones(STATE_DIM)}
+    if config.env_state_feature is not None:
+        stats[OBS_ENV_STATE] = {
+            "mean": torch.full((ENV_STATE_DIM,), 1.0),
+            "std": torch.full((ENV_STATE_DIM,), 0.5),
+        }
     for key in config.image_features:
         stats[key] = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
     return stats
@@ -57,6 +66,8 @@ def raw_batch(config: MyPolicyConfig, batch_size: int = 2, seed: int = 0) -> dic
     }
     if config.robot_state_feature is not None:
         batch[OBS_STATE] = torch.randn(batch_size, STATE_DIM, generator=g)
+    if config.env_state_feature is not None:
+        batch[OBS_ENV_STATE] = torch.randn(batch_size, ENV_STATE_DIM, generator=g)
     batch[ACTION] = torch.randn(batch_size, config.horizon, ACTION_DIM, generator=g)
     batch["action_is_pad"] = torch.zeros(batch_size, config.horizon, dtype=torch.bool)
     batch["task"] = [TASKS[i % len(TASKS)] for i in range(batch_size)]

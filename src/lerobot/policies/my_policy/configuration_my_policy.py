@@ -68,6 +68,11 @@ class MyPolicyConfig(PreTrainedConfig):
         use_ema: Keep an exponential moving average of the weights (updated in `update()`, used at inference and
             saved with the checkpoint).
         ema_decay: Decay of that average (warmed up as min(decay, (1 + n) / (10 + n))).
+        environment_state_loss_weight: Weight of an auxiliary loss, training only, for datasets that carry
+            `observation.environment_state` (the simulator's object positions, which this policy's demo recorders
+            write): a head predicts that state from the camera tokens alone, so the backbone must locate the
+            objects instead of leaving the camera unused. Inference never reads the key; a dataset without it
+            trains as with 0.
         rtc_config: Real-Time Chunking at inference (`lerobot.policies.rtc`): with a previous chunk's unexecuted
             actions, each Euler step is guided toward them so consecutive chunks join smoothly. `None`: off.
     """
@@ -80,6 +85,7 @@ class MyPolicyConfig(PreTrainedConfig):
         default_factory=lambda: {
             "VISUAL": NormalizationMode.MEAN_STD,
             "STATE": NormalizationMode.MEAN_STD,
+            "ENV": NormalizationMode.MEAN_STD,
             "ACTION": NormalizationMode.MEAN_STD,
         }
     )
@@ -112,6 +118,8 @@ class MyPolicyConfig(PreTrainedConfig):
 
     use_ema: bool = True
     ema_decay: float = 0.999
+
+    environment_state_loss_weight: float = 0.0
 
     rtc_config: RTCConfig | None = None
 
@@ -177,6 +185,10 @@ class MyPolicyConfig(PreTrainedConfig):
             )
         if not 0 <= self.shortcut_fraction < 1:
             raise ValueError(f"`shortcut_fraction` must be in [0, 1), got {self.shortcut_fraction}.")
+        if self.environment_state_loss_weight < 0:
+            raise ValueError(
+                f"`environment_state_loss_weight` must be >= 0, got {self.environment_state_loss_weight}."
+            )
         if not 0 < self.ema_decay < 1:
             raise ValueError(f"`ema_decay` must be in (0, 1), got {self.ema_decay}.")
 

@@ -40,7 +40,13 @@ from torchvision.transforms import v2
 from lerobot.policies.common.flow_matching import euler_integrate
 from lerobot.policies.pretrained import PreTrainedPolicy
 from lerobot.policies.rtc.modeling_rtc import RTCProcessor
-from lerobot.utils.constants import ACTION, OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS, OBS_STATE
+from lerobot.utils.constants import (
+    ACTION,
+    OBS_ENV_STATE,
+    OBS_LANGUAGE_ATTENTION_MASK,
+    OBS_LANGUAGE_TOKENS,
+    OBS_STATE,
+)
 from lerobot.utils.import_utils import _diffusers_available, _transformers_available, require_package
 
 from .configuration_my_policy import BYTE_TEXT_ENCODER, MyPolicyConfig
@@ -184,6 +190,7 @@ class MyPolicyModel(nn.Module):
         self.image_proj = nn.Conv2d(feature_dim, dim, kernel_size=1)
         crop_h, crop_w = config.crop_shape
         n_patches = math.ceil(crop_h / 32) * math.ceil(crop_w / 32)
+        self.n_camera_tokens = len(self.camera_keys) * n_patches
         self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), n_patches, dim) * 0.02)
         self.resize = v2.Resize(config.resize_shape, antialias=True)
         self.random_crop = v2.RandomCrop(config.crop_shape)
@@ -210,6 +217,18 @@ class MyPolicyModel(nn.Module):
             self.pretrained_text_encoder = encoder.requires_grad_(False).eval()
             self.text_proj = nn.Linear(encoder.config.hidden_size, dim)
 
+        # Training only: the simulator's object positions read from the camera tokens, flattened so that where a
+        # feature sits in the image is what the head can use.
+        env_state = config.env_state_feature
+        self.environment_state_head: nn.Sequential | None = None
+        if env_state is not None and config.environment_state_loss_weight > 0:
+            self.environment_state_head = nn.Sequential(
+                nn.Flatten(),
+                nn.Linear(self.n_camera_tokens * dim, dim),
+                nn.GELU(),
+                nn.Linear(dim, env_state.shape[0]),
+            )
+
         self.memory_norm = nn.LayerNorm(dim)
         self.time_proj = Timesteps(dim, flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embed = TimestepEmbedding(dim, dim)
@@ -234,7 +253,8 @@ class MyPolicyModel(nn.Module):
     # Observation encoding.
 
     def encode_observation(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Observation tokens (B, N, D) and their padding mask (B, N), True where a token is padding."""
+        """Observation tokens (B, N, D) and their padding mask (B, N), True where a token is padding; the
+        first `n_camera_tokens` are the cameras'."""
         tokens = self.encode_cameras(batch)
         if self.state_proj is not None:
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
@@ -352,7 +372,8 @@ class MyPolicyModel(nn.Module):
         )
 
     def compute_loss(self, batch: dict[str, Tensor], reduction: str = "mean") -> tuple[Tensor, dict]:
-        """Flow-matching + shortcut loss; padded actions (`action_is_pad`) neither count nor are attended to."""
+        """Flow-matching + shortcut loss; padded actions (`action_is_pad`) neither count nor are attended to.
+        With an environment-state head, plus `environment_state_loss_weight` times its error."""
         if reduction not in ("mean", "none"):
             raise ValueError(f"`reduction` must be 'mean' or 'none', got '{reduction}'.")
         memory, memory_mask = self.encode_observation(batch)
@@ -371,8 +392,24 @@ class MyPolicyModel(nn.Module):
         info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
         if n_shortcut:
             info["shortcut_loss"] = per_sample[:n_shortcut].mean().item()
+        if self.environment_state_head is not None:
+            state_error = self.environment_state_error(batch, memory)
+            info["environment_state_loss"] = state_error.mean().item()
+            per_sample = per_sample + self.config.environment_state_loss_weight * state_error
         loss = per_sample if reduction == "none" else per_sample.mean()
         return loss, info
+
+    def environment_state_error(self, batch: dict[str, Tensor], memory: Tensor) -> Tensor:
+        """Per sample, the mean squared error (normalized units) of the environment state predicted from the
+        camera tokens of `memory`."""
+        if OBS_ENV_STATE not in batch:
+            raise ValueError(
+                f"The policy trains an environment-state head but the batch has no `{OBS_ENV_STATE}`: train on "
+                "a dataset that records it, or set `--policy.environment_state_loss_weight=0`."
+            )
+        head = cast(nn.Sequential, self.environment_state_head)
+        predicted = head(memory[:, : self.n_camera_tokens])
+        return F.mse_loss(predicted, batch[OBS_ENV_STATE], reduction="none").mean(dim=1)
 
     def n_shortcut(self, batch_size: int) -> int:
         """Shortcut samples per batch: at least one whenever the fraction is > 0, but never the whole batch."""

@@ -1,0 +1,90 @@
+"""The privileged environment-state head: trained from the cameras only, never needed at inference."""
+
+import pytest
+import torch
+from my_policy_helpers import ENV_STATE_DIM, make_config, make_policy_and_processors, raw_batch
+
+from lerobot.policies.my_policy import MyPolicy
+from lerobot.utils.constants import OBS_ENV_STATE, OBS_STATE
+
+
+def test_loss_adds_the_weighted_error_of_the_state_predicted_from_the_cameras():
+    config = make_config(n_cameras=2, env_state=True, environment_state_loss_weight=0.5)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = pre(raw_batch(config, batch_size=4))
+    torch.manual_seed(0)
+    loss, info = policy.forward(batch, reduction="none")
+
+    model = policy.model
+    torch.manual_seed(0)
+    memory, _ = model.encode_observation(batch)
+    camera_tokens = memory[:, : model.n_camera_tokens]
+    assert model.n_camera_tokens == 2 * model.image_pos.shape[1]
+    expected_error = ((model.environment_state_head(camera_tokens) - batch[OBS_ENV_STATE]) ** 2).mean(dim=1)
+    torch.testing.assert_close(info["environment_state_loss"], expected_error.mean().item())
+
+    # Without the head, the same draws give the flow loss alone: the difference is the weighted error.
+    model.environment_state_head = None
+    torch.manual_seed(0)
+    flow_only, _ = policy.forward(batch, reduction="none")
+    torch.testing.assert_close(loss - flow_only, 0.5 * expected_error)
+
+
+def test_the_state_error_trains_the_cameras_and_not_the_state_or_text():
+    config = make_config(env_state=True, environment_state_loss_weight=1.0)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = pre(raw_batch(config, batch_size=4))
+    memory, _ = policy.model.encode_observation(batch)
+    policy.model.environment_state_error(batch, memory).sum().backward()
+    grads = {name: p.grad for name, p in policy.model.named_parameters()}
+    assert grads["backbones.0.0.weight"].abs().sum() > 0
+    assert grads["environment_state_head.1.weight"].abs().sum() > 0
+    for name in ("state_proj.weight", "text_embed.weight"):
+        assert grads[name] is None or not grads[name].any(), name
+
+
+def test_inference_needs_no_environment_state():
+    config = make_config(env_state=True, environment_state_loss_weight=1.0)
+    policy, pre, post = make_policy_and_processors(config)
+    policy.eval()
+    observation = raw_batch(config, batch_size=1)
+    for key in (OBS_ENV_STATE, "action", "action_is_pad"):
+        observation.pop(key)
+    action = post(policy.select_action(pre(observation)))
+    assert action.shape == (1, config.action_feature.shape[0])
+
+
+def test_without_the_weight_a_dataset_with_environment_state_trains_exactly_as_one_without():
+    with_env = make_config(env_state=True)
+    without = make_config()
+    policies = [make_policy_and_processors(config)[0] for config in (with_env, without)]
+    assert policies[0].model.environment_state_head is None
+    assert policies[0].state_dict().keys() == policies[1].state_dict().keys()
+    batch = raw_batch(with_env, batch_size=4)
+    losses = []
+    for policy, config in zip(policies, (with_env, without), strict=True):
+        _, pre, _ = make_policy_and_processors(config)
+        torch.manual_seed(0)
+        losses.append(policy.forward(pre(batch))[0])
+    torch.testing.assert_close(losses[0], losses[1])
+
+
+def test_a_training_batch_without_the_environment_state_is_refused():
+    config = make_config(env_state=True, environment_state_loss_weight=1.0)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = pre(raw_batch(config))
+    batch.pop(OBS_ENV_STATE)
+    with pytest.raises(ValueError, match=r"observation\.environment_state.*environment_state_loss_weight=0"):
+        policy.forward(batch)
+
+
+def test_head_is_saved_and_loaded_with_its_size(tmp_path):
+    config = make_config(env_state=True, environment_state_loss_weight=1.0)
+    policy, _, _ = make_policy_and_processors(config)
+    policy.save_pretrained(tmp_path)
+    loaded = MyPolicy.from_pretrained(tmp_path)
+    assert loaded.model.environment_state_head[-1].out_features == ENV_STATE_DIM
+    torch.testing.assert_close(
+        loaded.model.environment_state_head[-1].weight, policy.model.environment_state_head[-1].weight
+    )
+    assert OBS_STATE in loaded.config.input_features
