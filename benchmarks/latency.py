@@ -14,9 +14,7 @@ change, applied to all alike: no pretrained backbone weights (the Hub is unreach
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -124,7 +122,7 @@ def measure(name: str, config, chunk_repeats: int, train_steps: int, train_batch
         optimizer.step()
         if i:
             durations.append(time.perf_counter() - start)
-    trainable = sum(p.numel() for p in policy.parameters() if p.requires_grad)
+    trainable = machine.trainable_params(policy)
     result = {
         "nfe": nfe(config),
         "chunk_ms_p50": round(statistics.median(chunk_ms), 2),
@@ -152,10 +150,20 @@ def plot(results: dict, path: Path) -> None:
     ax.bar_label(bars, fmt="%.0f ms")
     ax.set_xscale("log")
     ax.set_xlabel("chunk inference latency, p50 (ms, log scale, batch 1)")
-    ax.set_title(f"CPU: {results['hardware']}", fontsize=8)
+    ax.set_title(f"CPU: {results['hardware']}, {results['threads']} threads", fontsize=8)
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def chunk_ratios(policies: dict[str, dict]) -> dict[str, float]:
+    """Each other policy's chunk latency (p50) over my_policy's: above 1, my_policy is faster."""
+    base = policies["my_policy"]["chunk_ms_p50"]
+    return {
+        f"{other}_chunk_over_my_policy": round(policies[other]["chunk_ms_p50"] / base, 2)
+        for other in policies
+        if other != "my_policy"
+    }
 
 
 def main() -> None:
@@ -169,21 +177,11 @@ def main() -> None:
     parser.add_argument("--policies", default="my_policy,my_policy_1step,act,diffusion")
     args = parser.parse_args()
 
-    torch.set_num_threads(torch.get_num_threads())
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.machine(),
-    )
     results = {
-        "hardware": f"{cpu}, {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
+        **machine.provenance(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
         "upstream_version": lerobot.__version__,
-        "git_commit": subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip(),
         # As `lerobot-train` runs in the Meta-World benchmark (`machine.with_jemalloc`).
         "allocator": "jemalloc" if "jemalloc" in os.environ.get("LD_PRELOAD", "") else "glibc",
         "batch_size": 1,
@@ -196,16 +194,9 @@ def main() -> None:
         results["policies"][name] = measure(
             name, all_configs[name], args.chunk_repeats, args.train_steps, args.train_batch_size
         )
-    policies = results["policies"]
-    if "my_policy" in policies:
-        base = policies["my_policy"]["chunk_ms_p50"]
-        results["ratios"] = {
-            f"{other}_chunk_over_my_policy": round(policies[other]["chunk_ms_p50"] / base, 2)
-            for other in policies
-            if other != "my_policy"
-        }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if "my_policy" in results["policies"]:
+        results["ratios"] = chunk_ratios(results["policies"])
+    machine.write_json(args.out, results)
     plot(results, args.out.with_suffix(".png"))
     print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
 

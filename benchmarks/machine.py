@@ -1,4 +1,6 @@
-"""Shared by the benchmark runners: where and from what a result was made, and running LeRobot's CLIs."""
+"""Shared by the benchmarks: where and from what a result was made (`provenance`), LeRobot's CLIs as every
+benchmark launches them (`lerobot_train_command`, `lerobot_eval_command`, `run_logged`, `train_or_resume`), and
+the results files and documents they write (`write_json`, `replace_section`)."""
 
 import ctypes.util
 import json
@@ -11,8 +13,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 
 def hardware() -> str:
@@ -36,6 +43,70 @@ def git_commit(*paths: Path) -> str:
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+def provenance(*paths: Path) -> dict[str, str]:
+    """What every results file says about where it was made: the hardware and the commit (`git_commit`)."""
+    return {"hardware": hardware(), "git_commit": git_commit(*paths)}
+
+
+def trainable_params(policy: "torch.nn.Module") -> int:
+    """Parameters the optimizer trains: an EMA copy of the weights and frozen encoders are not counted."""
+    return sum(p.numel() for p in policy.parameters() if p.requires_grad)
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def lerobot_train_command(
+    policy_type: str,
+    dataset: Path,
+    output_dir: Path,
+    batch_size: int,
+    seed: int,
+    num_workers: int,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """`lerobot-train` on a local dataset as every benchmark runs it: on the CPU, nothing pushed or logged to the
+    Hub or W&B; `extra` adds options (`--policy.*`, `--steps`, ...)."""
+    return [
+        str(BIN / "lerobot-train"),
+        f"--policy.type={policy_type}",
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        f"--dataset.repo_id=local/{dataset.name}",
+        f"--dataset.root={dataset}",
+        f"--batch_size={batch_size}",
+        f"--seed={seed}",
+        f"--num_workers={num_workers}",
+        f"--output_dir={output_dir}",
+        "--wandb.enable=false",
+        *extra,
+    ]
+
+
+def lerobot_eval_command(
+    checkpoint: Path,
+    env: Sequence[str],
+    n_episodes: int,
+    batch_size: int,
+    seed: int,
+    output_dir: Path,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """`lerobot-eval` of a checkpoint; `env` are the `--env.*` options, `extra` any others."""
+    return [
+        str(BIN / "lerobot-eval"),
+        f"--policy.path={checkpoint}",
+        *env,
+        f"--eval.n_episodes={n_episodes}",
+        f"--eval.batch_size={batch_size}",
+        f"--seed={seed}",
+        f"--output_dir={output_dir}",
+        *extra,
+    ]
+
+
 def jemalloc() -> str | None:
     """The jemalloc library `scripts/setup.sh` installs (its soname, for `LD_PRELOAD`), if this machine has it."""
     return ctypes.util.find_library("jemalloc")
@@ -57,7 +128,7 @@ def with_jemalloc(env: dict[str, str], keep_freed_memory: bool) -> dict[str, str
     60-170 MB/s (the freed inference buffers are not reused between the episode's video frames) and was killed for
     memory (24 GiB) in its fourth reach-v3 episode; with the default decay it grows by ~2.5 MB/s, the video frames,
     and steps faster than with glibc's malloc (3.6 against 2.9 steps/s). Diffusion's evaluation is the exception
-    (see `run_benchmark.EVAL_KEEPS_FREED_MEMORY`)."""
+    (see `run_metaworld.EVAL_KEEPS_FREED_MEMORY`)."""
     library = jemalloc()
     if not library:
         print(

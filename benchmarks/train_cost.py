@@ -22,7 +22,6 @@ import json
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -200,7 +199,7 @@ def measure_policy(name: str, shape: Shape, settings: Settings) -> dict:
     result = {
         "ms_per_sample": round(median_ms(step, settings.steps) / n, 2),
         "preprocessor_ms_per_sample": round(median_ms(lambda: pre(raw), settings.steps) / n, 2),
-        "trainable_params": sum(p.numel() for p in policy.parameters() if p.requires_grad),
+        "trainable_params": machine.trainable_params(policy),
     }
     if isinstance(config, MyPolicyConfig):
         result["breakdown_ms_per_sample"] = my_policy_breakdown(policy, batch, optimizer, settings)
@@ -308,23 +307,20 @@ def lerobot_train_samples_per_s(root: Path, work: Path, batch_size: int, steps: 
     """`lerobot-train --policy.type=my_policy` on the dataset at `root`: samples/s from its own log (the mean
     update and data-loading times it reports for the last `log_freq` steps)."""
     log = work / "train.log"
-    command = [
-        str(Path(sys.executable).parent / "lerobot-train"),
-        "--policy.type=my_policy",
-        "--policy.device=cpu",
-        "--policy.push_to_hub=false",
-        f"--dataset.repo_id=local/{root.name}",
-        f"--dataset.root={root}",
-        f"--batch_size={batch_size}",
-        f"--steps={steps}",
-        f"--log_freq={steps // 2}",
-        f"--save_freq={steps}",
-        "--save_checkpoint=false",
-        "--num_workers=2",
-        "--seed=1000",
-        f"--output_dir={work / 'train'}",
-        "--wandb.enable=false",
-    ]
+    command = machine.lerobot_train_command(
+        "my_policy",
+        root,
+        work / "train",
+        batch_size,
+        seed=1000,
+        num_workers=2,
+        extra=[
+            f"--steps={steps}",
+            f"--log_freq={steps // 2}",
+            f"--save_freq={steps}",
+            "--save_checkpoint=false",
+        ],
+    )
     wall = machine.run_logged(command, log)
     last = [line for line in log.read_text().splitlines() if "updt_s:" in line][-1]
     update_s = float(re.search(r"updt_s:([\d.]+)", last).group(1))
@@ -343,8 +339,7 @@ def lerobot_train_samples_per_s(root: Path, work: Path, batch_size: int, steps: 
 
 def run(settings: Settings) -> dict:
     results: dict = {
-        "hardware": machine.hardware(),
-        "git_commit": machine.git_commit(),
+        **machine.provenance(),
         "upstream_version": lerobot.__version__,
         "allocator": machine.allocator(),
         "threads": torch.get_num_threads(),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Main job: a short CPU train + evaluation of my_policy, fully offline, with the stock LeRobot tools.
-#   1. Meta-World scripted-expert demonstrations -> local LeRobotDataset (benchmarks/metaworld/generate_demos.py)
+#   1. Meta-World scripted-expert demonstrations -> local LeRobotDataset (benchmarks/metaworld/record_demos.py)
 #   2. lerobot-train --policy.type=my_policy on it
 #   3. lerobot-eval --policy.path=<that checkpoint> --env.type=metaworld, then print the success rate.
 # Sizes are set by env vars (defaults fit ~25 min on 2 CPU cores); outputs land in outputs/demo/.
@@ -19,7 +19,7 @@ bin=.venv/bin
 
 if [[ ! -f "$data/meta/info.json" ]]; then
   echo "== 1/3 generating $DEMOS expert demonstrations of $TASK"
-  $bin/python -m benchmarks.metaworld.generate_demos --tasks "$TASK" --demos-per-task "$DEMOS" --root "$data" \
+  $bin/python -m benchmarks.metaworld.record_demos --tasks "$TASK" --demos-per-task "$DEMOS" --root "$data" \
     --report "$out/expert.json"
 fi
 

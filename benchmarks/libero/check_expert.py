@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """How well the scripted expert does on LIBERO suites, measured without rendering or recording anything.
 
-Same env, starts (seeds), start rejection rules and expert as `record_demos.py`, so its outcomes are the ones
-recording would get for the same attempts; only the cameras are off during the episode. An attempt then costs a
-few seconds instead of ~30 s, which makes this the tool to develop the expert with and to see how it does on a
-suite before spending hours recording it.
+Same env, starts (seeds), start rejection rules and expert as `record_demos.py` (both use `libero_env.py`), so
+its outcomes are the ones recording would get for the same attempts; only the cameras are off during the episode.
+An attempt then costs a few seconds instead of ~30 s, which makes this the tool to develop the expert with and to
+see how it does on a suite before spending hours recording it.
 
     python -m benchmarks.libero.check_expert --suites libero_goal,libero_10 --attempts 10 \\
         --report benchmarks/results/libero_expert.json
@@ -25,25 +25,24 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import machine
-from benchmarks.libero import record_demos, setup_libero
+from benchmarks.libero import libero_env, setup_libero
 
 
 def check_task(job: tuple[str, int, int, int]) -> dict:
     """The expert's outcomes on the first `attempts` usable starts of one task (rejected starts are skipped)."""
     suite_name, task_id, attempts, seed = job
-    env, _ = record_demos.make_env(suite_name, task_id, image_size=128)  # cameras only render at reset
+    env, _ = libero_env.make_env(suite_name, task_id, image_size=128)  # cameras only render at reset
     env.reset(seed=seed)
-    eval_starts = record_demos.eval_start_positions(env, suite_name, task_id)
+    eval_starts = libero_env.eval_start_positions(env, suite_name, task_id)
     outcomes, lengths, rejected, attempt = Counter(), [], 0, 0
     start = time.perf_counter()
     while sum(outcomes.values()) < attempts and attempt < 3 * attempts:
-        attempt_seed = seed + task_id * record_demos.SEED_STRIDE + attempt
+        observation, _ = env.reset(seed=libero_env.attempt_seed(seed, task_id, attempt))
         attempt += 1
-        observation, _ = env.reset(seed=attempt_seed)
-        if record_demos.start_rejection(eval_starts, env)[0]:
+        if libero_env.start_rejection(eval_starts, env)[0]:
             rejected += 1
             continue
-        _, outcome, steps = record_demos.rollout(env, observation)
+        _, outcome, steps = libero_env.rollout(env, observation)
         outcomes[re.sub(r" \[[^]]*\]", "", outcome)] += 1  # which skill failed how, without coordinates
         if outcome == "success":
             lengths.append(steps)
@@ -94,8 +93,7 @@ def main() -> None:
         successes = sum(t["successes"] for t in tasks.values())
         attempts = sum(t["attempts"] for t in tasks.values())
         report["suites"][suite_name] = {  # each suite says what made it: suites may be checked on other days
-            "hardware": machine.hardware(),
-            "git_commit": machine.git_commit(Path(__file__).parent),
+            **machine.provenance(Path(__file__).parent),
             "seed": args.seed,
             "attempts_per_task": args.attempts,
             "expert_success_rate": round(successes / max(attempts, 1), 4),

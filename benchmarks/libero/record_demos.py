@@ -6,7 +6,10 @@ Every frame is what `lerobot-eval --env.type=libero` hands a policy for the same
 which rotates both cameras by 180 degrees and builds the 8-D state). Keys, shapes and conventions follow
 `lerobot/libero`: `observation.images.image` (agent view) and `observation.images.image2` (wrist), 256x256 by
 default, `observation.state` (eef position, eef axis-angle, 2 gripper joints), 7-D relative `action`, the task
-sentence per frame, at the env's 20 fps (one frame per env step).
+sentence per frame, at the env's 20 fps (one frame per env step). `observation.environment_state` adds what only
+the cameras show: the positions of the task's objects of interest (the BDDL's `obj_of_interest`: the object to
+move, then where it goes; regions by their site), `ENVIRONMENT_STATE_SLOTS` slots of xyz, zeros where a task names
+fewer. `lerobot-eval` never provides it; my_policy may learn to predict it from its cameras at training time.
 
 Starts are drawn by LIBERO's own placement samplers (`init_states=False`, seeded), never from the fixed initial
 states `lerobot-eval` uses: a start within 1 mm (every object's xy) of one of them is rejected, and so is a start
@@ -42,18 +45,19 @@ import torch
 
 from benchmarks import machine
 from benchmarks.libero import setup_libero
-from benchmarks.libero.scripted_expert import Expert, Scene, SkillFailedError, run_expert
-from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
-
-IMAGE_KEYS = (f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2")
-STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z"]
-STATE_NAMES += ["gripper_qpos_left", "gripper_qpos_right"]
-ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"]
-SEED_STRIDE = 100_000  # seed = seed + task_id * SEED_STRIDE + attempt
-# m; a start whose objects are all this close (xy) to one evaluation start counts as that start. LIBERO's samplers
-# jitter objects by 0-3 cm (libero_object) and its 50 evaluation starts per task lie 2-8 mm from one another.
-INIT_STATE_TOLERANCE = 0.001
-LAYOUT_MARGIN = 0.03  # m; starts keep every object within the evaluation starts' xy range widened by this
+from benchmarks.libero.libero_env import (
+    ACTION_NAMES,
+    ENVIRONMENT_STATE_NAMES,
+    IMAGE_KEYS,
+    STATE_NAMES,
+    EvalPipeline,
+    attempt_seed,
+    eval_start_positions,
+    make_env,
+    rollout,
+    start_rejection,
+)
+from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_STATE
 
 
 def dataset_features(image_size: int) -> dict:
@@ -62,141 +66,13 @@ def dataset_features(image_size: int) -> dict:
         IMAGE_KEYS[0]: dict(image),
         IMAGE_KEYS[1]: dict(image),
         OBS_STATE: {"dtype": "float32", "shape": (8,), "names": STATE_NAMES},
+        OBS_ENV_STATE: {
+            "dtype": "float32",
+            "shape": (len(ENVIRONMENT_STATE_NAMES),),
+            "names": ENVIRONMENT_STATE_NAMES,
+        },
         ACTION: {"dtype": "float32", "shape": (7,), "names": ACTION_NAMES},
     }
-
-
-class EvalPipeline:
-    """The observation path of `lerobot-eval` for one LIBERO env, down to what the policy preprocessor gets."""
-
-    def __init__(self, env_config):
-        from lerobot.envs.factory import make_env_pre_post_processors
-
-        self.env_preprocessor, _ = make_env_pre_post_processors(env_config, policy_cfg=None)
-
-    def __call__(self, observation: dict, task: str) -> dict[str, np.ndarray]:
-        """Batch one env's observation as a vector env would, run the eval transforms, unbatch to uint8/float32."""
-        from lerobot.envs.utils import preprocess_observation
-
-        batched = _map_leaves(observation, lambda x: np.asarray(x)[None])
-        processed = preprocess_observation(batched)
-        processed["task"] = [task]
-        processed = self.env_preprocessor(processed)
-        frame = {key: (processed[key][0].permute(1, 2, 0) * 255).round().byte().numpy() for key in IMAGE_KEYS}
-        frame[OBS_STATE] = processed[OBS_STATE][0].numpy().astype(np.float32)
-        return frame
-
-
-def _map_leaves(tree, fn):
-    return {k: _map_leaves(v, fn) for k, v in tree.items()} if isinstance(tree, dict) else fn(tree)
-
-
-def make_env(suite_name: str, task_id: int, image_size: int):
-    """LeRobot's `LiberoEnv` as `lerobot-eval` builds it, but starting from sampled (not fixed) states."""
-    from lerobot.envs.configs import LiberoEnv as LiberoEnvConfig
-    from lerobot.envs.libero import LiberoEnv, _get_suite
-
-    config = LiberoEnvConfig(task=suite_name, observation_height=image_size, observation_width=image_size)
-    env = LiberoEnv(
-        _get_suite(suite_name),
-        task_id,
-        suite_name,
-        camera_name=config.camera_name,
-        obs_type=config.obs_type,
-        observation_height=image_size,
-        observation_width=image_size,
-        init_states=False,
-        control_mode=config.control_mode,
-    )
-    return env, config
-
-
-def eval_start_positions(env, suite_name: str, task_id: int) -> np.ndarray:
-    """Object positions (n_init_states, n_objects, 3) of the fixed starts `lerobot-eval` uses for this task."""
-    from lerobot.envs.libero import _get_suite, get_task_init_states
-
-    states = get_task_init_states(_get_suite(suite_name), task_id)
-    scene = Scene(env)
-    names = list(scene.env.objects_dict)
-    positions = []
-    for state in states:
-        scene.env.sim.set_state_from_flattened(state)
-        scene.env.sim.forward()
-        positions.append([scene.body_pos(name) for name in names])
-    return np.asarray(positions)
-
-
-def eval_start_distance(eval_starts: np.ndarray, positions: np.ndarray) -> float:
-    """How far (m) a start is from the nearest evaluation start: the largest xy offset of any object. Heights are
-    left out because LIBERO's stored starts hold objects above the table, before they settle."""
-    return float(np.abs(eval_starts[..., :2] - positions[:, :2]).max(axis=(1, 2)).min())
-
-
-def outside_eval_layout(eval_starts: np.ndarray, positions: np.ndarray) -> bool:
-    """LIBERO's samplers sometimes put an object far from where every evaluation start has it (e.g. off camera);
-    such starts would teach layouts the benchmark never shows, so they are skipped."""
-    low = eval_starts[..., :2].min(axis=0) - LAYOUT_MARGIN
-    high = eval_starts[..., :2].max(axis=0) + LAYOUT_MARGIN
-    return bool(((positions[:, :2] < low) | (positions[:, :2] > high)).any())
-
-
-def object_positions(env) -> np.ndarray:
-    scene = Scene(env)
-    return np.asarray([scene.body_pos(name) for name in scene.env.objects_dict])
-
-
-def set_cameras(env, enabled: bool) -> None:
-    """Switch LIBERO's camera observables on or off; off, a step is physics only (rendering is ~90% of its cost)."""
-    env._ensure_env()
-    inner = env._env.env
-    for name in [n for n in inner._observables if n.endswith("_image")]:
-        inner.modify_observable(name, "enabled", enabled)
-
-
-def rollout(
-    env, observation: dict, pipeline: EvalPipeline | None = None
-) -> tuple[dict[str, np.ndarray] | None, str, int]:
-    """One expert attempt from the start the env was just reset to (`observation`): the recorded episode (None
-    if failed or not recording), the outcome and the number of steps. Without a `pipeline` nothing is rendered
-    or recorded; the physics, and so the actions and the outcome, are the same. (A LIBERO reset rebuilds the
-    simulation and its render context, seconds here: the caller's reset is the only one.)"""
-    expert = Expert(Scene(env))
-    frames: list[dict] = []
-    steps = 0
-    if pipeline is None:
-        set_cameras(env, False)
-    try:
-        for action in run_expert(expert, expert.scene.env.parsed_problem["goal_state"]):
-            if pipeline is not None:
-                frames.append({**pipeline(observation, env.task_description), ACTION: action})
-                observation, _, _, _, info = env.step(action)
-                success = info["is_success"]
-            else:
-                env._env.step(action)
-                success = env._env.check_success()
-            steps += 1
-            if success:
-                episode = {key: np.stack([f[key] for f in frames]) for key in frames[0]} if frames else None
-                return episode, "success", steps
-            if steps >= env._max_episode_steps:
-                return None, "timeout", steps
-    except SkillFailedError as error:
-        return None, f"skill failed: {error}", steps
-    finally:
-        if pipeline is None:
-            set_cameras(env, True)  # the next reset's observation needs them
-    return None, "plan finished without reaching the goal", steps
-
-
-def start_rejection(eval_starts: np.ndarray, env) -> tuple[str | None, float]:
-    """Why the env's current start may not be used (None if it may), and its distance to the nearest eval start."""
-    positions = object_positions(env)
-    distance = eval_start_distance(eval_starts, positions)
-    if distance < INIT_STATE_TOLERANCE:
-        return "rejected start: an eval start", distance
-    if outside_eval_layout(eval_starts, positions):
-        return "rejected start: outside eval layouts", distance
-    return None, distance
 
 
 def run_task(job: tuple) -> None:
@@ -219,17 +95,16 @@ def run_task(job: tuple) -> None:
         if parent is not None and not parent.is_alive():  # the run was stopped: do not outlive it
             break
         attempt = len(log)
-        attempt_seed = seed + task_id * SEED_STRIDE + attempt
         start = time.perf_counter()
-        observation, _ = env.reset(seed=attempt_seed)
+        observation, _ = env.reset(seed=attempt_seed(seed, task_id, attempt))
         rejection, distance = start_rejection(eval_starts, env)
         if rejection:
-            record = {"attempt": attempt, "seed": attempt_seed, "outcome": rejection}
+            record = {"attempt": attempt, "seed": attempt_seed(seed, task_id, attempt), "outcome": rejection}
         else:
             episode, outcome, _ = rollout(env, observation, pipeline)
             record = {
                 "attempt": attempt,
-                "seed": attempt_seed,
+                "seed": attempt_seed(seed, task_id, attempt),
                 "outcome": outcome,
                 "eval_start_distance": distance,
             }
@@ -378,7 +253,7 @@ def update_report(path: Path, suite_name: str, tasks: dict[str, dict], seed: int
     report = json.loads(path.read_text()) if path.exists() else {}
     if report.get("seed", seed) != seed:
         raise SystemExit(f"{path} holds demos made with seed {report['seed']}; pass another --report")
-    report.update({"hardware": machine.hardware(), "git_commit": git_commit(), "seed": seed})
+    report.update({**machine.provenance(Path(__file__).parent), "seed": seed})
     suite = report.setdefault("suites", {}).setdefault(suite_name, {})
     suite.update(tasks)
     if len(suite) == n_tasks:
@@ -453,7 +328,13 @@ def main() -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise SystemExit(f"another run is writing {staging}; wait for it or stop it first") from None
-    settings = {"suite": args.suite, "seed": args.seed, "image_size": args.image_size}
+    # Staged episodes without the environment state (recorded before it was) cannot join those with it.
+    settings = {
+        "suite": args.suite,
+        "seed": args.seed,
+        "image_size": args.image_size,
+        "environment_state": True,
+    }
     settings_path = staging / "settings.json"
     if settings_path.exists():
         made_with = json.loads(settings_path.read_text())

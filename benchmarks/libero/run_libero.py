@@ -7,15 +7,14 @@ run. Every stage is resumable and skips what is already done:
 
     train    merge the suites' datasets (data/libero/<suite>) and run `lerobot-train`, or `--resume` it
     eval     `lerobot-eval --env.type=libero` per suite on LIBERO's fixed initial states
-    report   benchmarks/results/libero.json, the MDX results table and the checkpoint in Hub layout
-             (config, weights, processors, model card) under outputs/my_policy_libero
 
     python -m benchmarks.libero.run_libero train --suites libero_object,libero_spatial --steps 20000
     python -m benchmarks.libero.run_libero eval --suites libero_object,libero_spatial --episodes-per-task 10
-    python -m benchmarks.libero.run_libero report --suites libero_object,libero_spatial
+    python -m benchmarks.libero.report_libero --suites libero_object,libero_spatial
 
 `train` passes further `--policy.<field>=<value>` options on to `lerobot-train`; `eval` passes `--policy.*`,
-`--env.*` and `--eval.*` options on to `lerobot-eval` (e.g. `--policy.num_inference_steps=1`).
+`--env.*` and `--eval.*` options on to `lerobot-eval` (e.g. `--policy.num_inference_steps=1`). The report is
+`report_libero.py`.
 """
 
 from __future__ import annotations
@@ -23,19 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import machine
 
 REPO = Path(__file__).resolve().parents[2]
 
-BIN = Path(sys.executable).parent
 DATA = REPO / "data" / "libero"
-DEMOS_REPORT = REPO / "benchmarks" / "results" / "libero_demos.json"
-RESULTS = REPO / "benchmarks" / "results" / "libero.json"
-MDX = REPO / "docs" / "source" / "my_policy.mdx"
-MDX_START, MDX_END = "<!-- libero-results:start -->", "<!-- libero-results:end -->"
 EVAL_SEED = 1000
 # The demos' camera resolution (record_demos.py, like lerobot/libero); the env's default is 360. The policy resizes
 # any resolution, but rendering what it was trained on is both faithful and cheaper on a CPU.
@@ -43,8 +37,33 @@ EVAL_IMAGE_SIZE = 256
 LAUNCH = "train_launch.json"
 
 
-def train_dir(out: Path) -> Path:
-    return out / "train"
+@dataclass(frozen=True)
+class LiberoRun:
+    """One multi-task training run on `suites` (or on some `tasks` of one suite) in `out`, and its evaluations."""
+
+    suites: list[str] = field(default_factory=lambda: ["libero_object", "libero_spatial"])
+    out: Path = REPO / "outputs" / "libero"
+    tasks: list[int] | None = None  # task ids of the single suite, for a check on some tasks only
+    steps: int = 4000
+    batch_size: int = 16  # effective, over all processes
+    nproc: int = 2  # data-parallel training processes; 1: no torchrun
+    seed: int = 1000
+    num_workers: int = 2  # data-loading workers per training process
+    save_freq: int = 500
+    log_freq: int = 100
+    episodes_per_task: int = 10
+    eval_batch_size: int = 2  # parallel envs per task in lerobot-eval
+    extra: list[str] = field(default_factory=list)  # passed on to lerobot-train / lerobot-eval
+
+    def __post_init__(self):
+        if self.nproc < 1 or self.batch_size % self.nproc:
+            raise ValueError(f"batch size ({self.batch_size}) must be a multiple of nproc ({self.nproc})")
+        if self.tasks and len(self.suites) != 1:
+            raise ValueError(f"tasks are task ids of one suite; got suites {','.join(self.suites)}")
+
+    @property
+    def train_dir(self) -> Path:
+        return self.out / "train"
 
 
 def merged_dataset(suites: list[str]) -> Path:
@@ -112,67 +131,62 @@ def task_episodes(dataset: Path, suite: str, task_ids: list[int]) -> list[int]:
     return episodes
 
 
-def train(args: argparse.Namespace) -> None:
-    dataset = merged_dataset(args.suites)
-    only = [f"--dataset.episodes={task_episodes(dataset, args.suites[0], args.tasks)}"] if args.tasks else []
+def train(run: LiberoRun) -> None:
+    dataset = merged_dataset(run.suites)
+    only = [f"--dataset.episodes={task_episodes(dataset, run.suites[0], run.tasks)}"] if run.tasks else []
     # One single-threaded process per core, data parallel (DDP over gloo): small convolutions parallelise better
     # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
-    launcher = [str(BIN / "torchrun"), f"--nproc_per_node={args.nproc}"] if args.nproc > 1 else []
-    launch, previous = {"nproc": args.nproc, "batch_size": args.batch_size}, train_launch(args.out)
-    if machine.trained_steps(train_dir(args.out)) and previous != launch:
+    launcher = [str(machine.BIN / "torchrun"), f"--nproc_per_node={run.nproc}"] if run.nproc > 1 else []
+    launch, previous = {"nproc": run.nproc, "batch_size": run.batch_size}, train_launch(run.out)
+    if machine.trained_steps(run.train_dir) and previous != launch:
         raise SystemExit(
-            f"{train_dir(args.out)} was trained with {previous}; resume with the same "
+            f"{run.train_dir} was trained with {previous}; resume with the same "
             "--nproc and --batch-size, or train in a new --out folder"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / LAUNCH).write_text(json.dumps(launch))
-    fresh = [
-        str(BIN / "lerobot-train"),
-        "--policy.type=my_policy",
-        "--policy.device=cpu",
-        "--policy.push_to_hub=false",
-        f"--dataset.repo_id=local/{dataset.name}",
-        f"--dataset.root={dataset}",
-        f"--batch_size={args.batch_size // args.nproc}",
-        f"--seed={args.seed}",
-        f"--num_workers={args.num_workers}",
-        f"--output_dir={train_dir(args.out)}",
-        "--job_name=my_policy_libero",
-        "--wandb.enable=false",
-        *only,
-        *args.extra,
-    ]
-    options = [f"--save_freq={args.save_freq}", f"--log_freq={args.log_freq}"]
-    machine.train_or_resume(fresh, train_dir(args.out), args.steps, args.out / "train.log", options, launcher)
+    run.out.mkdir(parents=True, exist_ok=True)
+    (run.out / LAUNCH).write_text(json.dumps(launch))
+    fresh = machine.lerobot_train_command(
+        "my_policy",
+        dataset,
+        run.train_dir,
+        run.batch_size // run.nproc,
+        run.seed,
+        run.num_workers,
+        ["--job_name=my_policy_libero", *only, *run.extra],
+    )
+    options = [f"--save_freq={run.save_freq}", f"--log_freq={run.log_freq}"]
+    machine.train_or_resume(fresh, run.train_dir, run.steps, run.out / "train.log", options, launcher)
 
 
-def evaluate(args: argparse.Namespace) -> None:
-    out, step = args.out, machine.trained_steps(train_dir(args.out))
+def evaluate(run: LiberoRun) -> None:
+    out, step = run.out, machine.trained_steps(run.train_dir)
     if not step:
-        raise SystemExit(f"no checkpoint under {train_dir(out)}: run the `train` stage first")
-    for suite in args.suites:
+        raise SystemExit(f"no checkpoint under {run.train_dir}: run the `train` stage first")
+    for suite in run.suites:
         result = out / "eval" / suite
         wanted = {
             "checkpoint_step": step,
-            "episodes_per_task": args.episodes_per_task,
+            "episodes_per_task": run.episodes_per_task,
             "seed": EVAL_SEED,
-            "extra": args.extra,
-            "tasks": args.tasks,
+            "extra": run.extra,
+            "tasks": run.tasks,
         }
-        command = [
-            str(BIN / "lerobot-eval"),
-            f"--policy.path={machine.last_checkpoint(train_dir(out))}",
+        env = [
             "--env.type=libero",
             f"--env.task={suite}",
             f"--env.observation_height={EVAL_IMAGE_SIZE}",
             f"--env.observation_width={EVAL_IMAGE_SIZE}",
-            f"--eval.n_episodes={args.episodes_per_task}",
-            f"--eval.batch_size={args.eval_batch_size}",
-            f"--seed={EVAL_SEED}",
-            f"--output_dir={result}",
-            *([f"--env.task_ids={args.tasks}"] if args.tasks else []),
-            *args.extra,
+            *([f"--env.task_ids={run.tasks}"] if run.tasks else []),
         ]
+        command = machine.lerobot_eval_command(
+            machine.last_checkpoint(run.train_dir),
+            env,
+            run.episodes_per_task,
+            run.eval_batch_size,
+            EVAL_SEED,
+            result,
+            run.extra,
+        )
         if not machine.run_unless_done(command, out / f"eval_{suite}.log", result, wanted):
             print(f"eval: {suite} already evaluated at step {step}")
 
@@ -181,216 +195,60 @@ def task_names(suite: str) -> list[str]:
     return [task.name for task in suite_tasks(suite)]
 
 
-def collect(args: argparse.Namespace) -> dict:
-    """libero.json from the checkpoint's train config and each suite's `eval_info.json`."""
-    from lerobot.configs.train import TrainPipelineConfig
-    from lerobot.policies.my_policy import MyPolicy
-
-    out = args.out
-    cfg = TrainPipelineConfig.from_pretrained(machine.last_checkpoint(train_dir(out)))
-    policy = MyPolicy.from_pretrained(machine.last_checkpoint(train_dir(out)))
-    demos = json.loads(args.demos_report.read_text())
-    nproc = train_launch(out)["nproc"]
-    suites, eval_wall = {}, 0.0
-    for suite in args.suites:
-        info_path = out / "eval" / suite / "eval_info.json"
-        if not info_path.exists():
-            raise SystemExit(f"no evaluation of {suite} at {info_path}: run the `eval` stage first")
-        info = json.loads(info_path.read_text())
-        names = task_names(suite)
-        per_task = {
-            names[t["task_id"]]: round(sum(t["metrics"]["successes"]) / len(t["metrics"]["successes"]), 4)
-            for t in sorted(info["per_task"], key=lambda t: t["task_id"])
-        }
-        suites[suite] = {
-            "success_rate": round(info["overall"]["pc_success"] / 100, 4),
-            "n_episodes": info["overall"]["n_episodes"],
-            "per_task": per_task,
-        }
-        eval_wall += json.loads((out / "eval" / suite / "done.json").read_text())["wall_s"]
-    kept = {
-        suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
-        for suite in args.suites
-    }
-    return {
-        "hardware": machine.hardware(),
-        "git_commit": machine.git_commit(),
-        "data": {
-            "source": "scripted expert (benchmarks/libero/scripted_expert.py), not the human demonstrations "
-            "of lerobot/libero",
-            "datasets": [f"data/libero/{suite}" for suite in args.suites],
-            "demos_per_task": kept[args.suites[0]][0]
-            if len({tuple(v) for v in kept.values()}) == 1
-            else kept,
-            "generator_commit": {
-                suite: sorted(
-                    {c for task in demos["suites"][suite].values() for c in task["generator_commits"]}
-                )
-                for suite in args.suites
-            },
-        },
-        "train_steps": machine.trained_steps(train_dir(out)),
-        "batch_size": cfg.batch_size * nproc,
-        "train_processes": nproc,
-        "seed": cfg.seed,
-        "params": sum(p.numel() for p in policy.parameters() if p.requires_grad),  # not the EMA copy
-        "train_wall_s": json.loads((train_dir(out) / "wall_s.json").read_text())["wall_s"],
-        "eval_seed": EVAL_SEED,
-        "suites": suites,
-        "average": round(sum(s["success_rate"] for s in suites.values()) / len(suites), 4),
-        "eval_wall_s": round(eval_wall, 1),
-    }
-
-
-def results_table(results: dict) -> str:
-    rows = "\n".join(
-        f"| {suite} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |"
-        for suite, s in results["suites"].items()
-    )
-    return (
-        f"| Suite | Success (%) | Episodes |\n|---|---|---|\n{rows}\n"
-        f"| **Average** | **{100 * results['average']:.1f}** | "
-        f"{sum(s['n_episodes'] for s in results['suites'].values())} |"
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = LiberoRun()
+    parser.add_argument("--suites", default=defaults.suites, type=lambda s: s.split(","))
+    parser.add_argument("--out", type=Path, default=defaults.out)
+    parser.add_argument(
+        "--tasks",
+        type=lambda s: [int(t) for t in s.split(",")],
+        help="train and evaluate on these task ids of the (single) suite only, e.g. 0 or 0,3",
     )
 
 
-def provenance(results: dict) -> str:
-    data = results["data"]
-    return (
-        f"Trained {results['train_steps']} steps, batch {results['batch_size']} "
-        f"({results.get('train_processes', 1)} data-parallel processes), seed {results['seed']}, on "
-        f"{data['demos_per_task']} scripted-expert demonstrations per task (`benchmarks/libero/record_demos.py`, "
-        f"generator commits {', '.join(sorted({c for cs in data['generator_commit'].values() for c in cs}))}); these are **not** the "
-        f"human demonstrations of `lerobot/libero`. Evaluated with `lerobot-eval --env.type=libero` on LIBERO's "
-        f"fixed initial states, {EVAL_IMAGE_SIZE}x{EVAL_IMAGE_SIZE} cameras, seed {results['eval_seed']}. Hardware: {results['hardware']}; training took "
-        f"{results['train_wall_s'] / 3600:.1f} h, evaluation {results['eval_wall_s'] / 3600:.1f} h "
-        f"(commit {results['git_commit'][:10]})."
-    )
-
-
-def reproduce(results: dict) -> str:
-    """The make commands that produce `results`, with the settings they were produced with."""
-    suites = ",".join(results["suites"])
-    episodes = {s["n_episodes"] // len(s["per_task"]) for s in results["suites"].values()}
-    return (
-        "```bash\nmake setup\n"
-        + "".join(f"make libero-demos LIBERO_SUITE={suite}\n" for suite in results["suites"])
-        + f"make libero-train LIBERO_SUITES={suites} LIBERO_STEPS={results['train_steps']} "
-        + f"LIBERO_BATCH={results['batch_size']}\n"
-        + f"make libero-eval LIBERO_SUITES={suites} LIBERO_EVAL_EPISODES={max(episodes)}\n"
-        + f"make libero-report LIBERO_SUITES={suites}\n```"
-    )
-
-
-def model_card(results: dict) -> str:
-    per_task = "\n".join(
-        f"| {suite} | {task} | {100 * rate:.0f} |"
-        for suite, s in results["suites"].items()
-        for task, rate in s["per_task"].items()
-    )
-    return f"""---
-license: apache-2.0
-library_name: lerobot
-pipeline_tag: robotics
-tags: [robotics, lerobot, my_policy, libero]
----
-
-# my_policy_libero
-
-A multi-task, language-conditioned [`my_policy`](https://huggingface.co/docs/lerobot/my_policy) checkpoint for
-LIBERO ({", ".join(results["suites"])}), trained from scratch on a CPU.
-
-```bash
-lerobot-eval --policy.path=lerobot/my_policy_libero --env.type=libero --env.task=libero_object \\
-  --env.observation_height={EVAL_IMAGE_SIZE} --env.observation_width={EVAL_IMAGE_SIZE} --eval.n_episodes=10 --eval.batch_size=2 --seed={results["eval_seed"]}
-```
-
-## Results
-
-{results_table(results)}
-
-{provenance(results)}
-
-| Suite | Task | Success (%) |
-|---|---|---|
-{per_task}
-
-## Reproduce
-
-From a clone of the contribution's repository:
-
-{reproduce(results)}
-
-{results["params"] / 1e6:.1f} M parameters.
-"""
-
-
-def report(args: argparse.Namespace) -> None:
-    results, default = collect(args), RESULTS
-    if args.tasks:  # a check on some tasks: its own JSON, not the suite table or the published checkpoint
-        results["tasks"] = args.tasks
-        default = RESULTS.with_name(f"{args.suites[0]}_tasks{'_'.join(map(str, args.tasks))}.json")
-    path = args.results or default
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    if args.tasks:
-        print(f"wrote {path}: {100 * results['average']:.1f}% on {args.suites[0]} tasks {args.tasks}")
-        return
-    section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(results)}"
-    args.mdx.write_text(machine.replace_section(args.mdx.read_text(), MDX_START, MDX_END, section))
-    export = args.export
-    shutil.rmtree(export, ignore_errors=True)
-    shutil.copytree(machine.last_checkpoint(train_dir(args.out)), export)
-    (export / "README.md").write_text(model_card(results))
-    size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
-    print(
-        f"wrote {path}, {args.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%"
-    )
+def run_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> LiberoRun:
+    names = LiberoRun.__dataclass_fields__
+    try:
+        return LiberoRun(**{k: v for k, v in vars(args).items() if k in names}, extra=extra)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("stage", choices=["train", "eval", "report"])
-    parser.add_argument("--suites", default="libero_object,libero_spatial", type=lambda s: s.split(","))
-    parser.add_argument("--out", type=Path, default=REPO / "outputs" / "libero")
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--batch-size", type=int, default=16, help="effective batch, over all processes")
+    parser.add_argument("stage", choices=["train", "eval"])
+    add_run_arguments(parser)
+    defaults = LiberoRun()
+    parser.add_argument("--steps", type=int, default=defaults.steps)
     parser.add_argument(
-        "--eval-batch-size", type=int, default=2, help="parallel envs per task in lerobot-eval"
+        "--batch-size", type=int, default=defaults.batch_size, help="effective batch, over all processes"
     )
     parser.add_argument(
-        "--nproc", type=int, default=2, help="training processes (data parallel); 1: no torchrun"
-    )
-    parser.add_argument("--seed", type=int, default=1000)
-    parser.add_argument(
-        "--tasks",
-        type=lambda s: [int(t) for t in s.split(",")],
-        help="train and evaluate on these task ids of the (single) suite only, e.g. 0 or 0,3",
+        "--eval-batch-size",
+        type=int,
+        default=defaults.eval_batch_size,
+        help="parallel envs per task in lerobot-eval",
     )
     parser.add_argument(
-        "--num-workers", type=int, default=2, help="data-loading workers per training process"
+        "--nproc", type=int, default=defaults.nproc, help="training processes (data parallel); 1: no torchrun"
     )
-    parser.add_argument("--save-freq", type=int, default=500)
-    parser.add_argument("--log-freq", type=int, default=100)
-    parser.add_argument("--episodes-per-task", type=int, default=10)
-    parser.add_argument("--export", type=Path, default=REPO / "outputs" / "my_policy_libero")
-    parser.add_argument("--demos-report", type=Path, default=DEMOS_REPORT, help="written by record_demos.py")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument(
-        "--results", type=Path, help=f"default: {RESULTS}, or <suite>_tasks<ids>.json next to it with --tasks"
+        "--num-workers",
+        type=int,
+        default=defaults.num_workers,
+        help="data-loading workers per training process",
     )
-    parser.add_argument("--mdx", type=Path, default=MDX)
-    args, args.extra = parser.parse_known_args()
-    if args.nproc < 1 or args.batch_size % args.nproc:
-        parser.error(f"--batch-size ({args.batch_size}) must be a multiple of --nproc ({args.nproc})")
-    if args.tasks and len(args.suites) != 1:
-        parser.error(f"--tasks selects tasks of one suite; got --suites {','.join(args.suites)}")
-    passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval."), "report": ()}[
-        args.stage
-    ]
-    if any(not extra.startswith(passed_on) for extra in args.extra):
-        parser.error(f"the {args.stage} stage passes on only {passed_on or 'no'} options, got {args.extra}")
-    {"train": train, "eval": evaluate, "report": report}[args.stage](args)
+    parser.add_argument("--save-freq", type=int, default=defaults.save_freq)
+    parser.add_argument("--log-freq", type=int, default=defaults.log_freq)
+    parser.add_argument("--episodes-per-task", type=int, default=defaults.episodes_per_task)
+    args, extra = parser.parse_known_args()
+    passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval.")}[args.stage]
+    if any(not option.startswith(passed_on) for option in extra):
+        parser.error(f"the {args.stage} stage passes on only {passed_on} options, got {extra}")
+    {"train": train, "eval": evaluate}[args.stage](run_from_args(parser, args, extra))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from benchmarks.metaworld.input_sensitivity import diagnostic_parser, load_frames, write_result
+from benchmarks.metaworld.diagnostics import Diagnostic
 
 
 def roughness(chunks: Tensor, is_pad: Tensor) -> float:
@@ -39,18 +39,14 @@ def chunk_roughness(policy, batch: dict, seed: int = 0) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = diagnostic_parser(__doc__)
-    parser.add_argument("--frames", type=int, default=128)
-    args = parser.parse_args()
-
-    policy, batch = load_frames(args.checkpoint, args.dataset_root, args.frames, args.seed)
+    diagnostic, frames = Diagnostic.from_command_line(__doc__, "frames", 128)
+    policy, batch = diagnostic.load_frames(frames)
     fields = {
         "frames": len(batch["action"]),
-        "seed": args.seed,
         "num_inference_steps": policy.config.num_inference_steps,
-        "mean_abs_step_change": chunk_roughness(policy, batch, args.seed),
+        "mean_abs_step_change": chunk_roughness(policy, batch, diagnostic.seed),
     }
-    write_result(args, fields, "mean_abs_step_change")
+    diagnostic.write_result(fields, "mean_abs_step_change")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,9 @@ relative: mean |velocity change| / mean |velocity|, at the same noise and flow t
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
-
 import torch
 
-from benchmarks import machine
+from benchmarks.metaworld.diagnostics import Diagnostic
 
 
 def token_groups(policy) -> dict[str, slice]:
@@ -57,68 +53,14 @@ def sensitivity(policy, batch: dict, seed: int = 0) -> dict[str, float]:
     return changes
 
 
-def load_frames(checkpoint: Path, dataset_root: Path, n_frames: int, seed: int) -> tuple:
-    """A trained my_policy (eval mode) and `n_frames` random frames of a local dataset, preprocessed for it, with
-    their demonstrated action chunks."""
-    from torch.utils.data import default_collate
-
-    from lerobot.datasets import LeRobotDatasetMetadata
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
-    from lerobot.policies.factory import make_pre_post_processors
-    from lerobot.policies.my_policy import MyPolicy
-
-    policy = MyPolicy.from_pretrained(checkpoint).eval()
-    preprocessor, _ = make_pre_post_processors(policy.config, pretrained_path=str(checkpoint))
-    fps = LeRobotDatasetMetadata(f"local/{dataset_root.name}", root=dataset_root).fps
-    dataset = LeRobotDataset(
-        f"local/{dataset_root.name}",
-        root=dataset_root,
-        delta_timestamps={"action": [i / fps for i in policy.config.action_delta_indices]},
-    )
-    frames = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n_frames]
-    return policy, preprocessor(default_collate([dataset[i] for i in frames.tolist()]))
-
-
-def diagnostic_parser(description: str) -> argparse.ArgumentParser:
-    """The arguments every checkpoint diagnostic takes; each adds how many frames it reads."""
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("checkpoint", type=Path, help="a my_policy pretrained_model folder")
-    parser.add_argument(
-        "--dataset-root", type=Path, required=True, help="a local LeRobotDataset it was trained on"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, required=True)
-    return parser
-
-
-def write_result(args: argparse.Namespace, fields: dict, measured: str) -> None:
-    """Write a diagnostic's JSON (with where it ran) and print its `measured` entry."""
-    result = {
-        "checkpoint": str(args.checkpoint),
-        "dataset_root": str(args.dataset_root),
-        **fields,
-        "hardware": machine.hardware(),
-        "git_commit": machine.git_commit(),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result[measured]))
-
-
 def main() -> None:
-    parser = diagnostic_parser(__doc__)
-    parser.add_argument("--pairs", type=int, default=64)
-    args = parser.parse_args()
-
-    policy, batch = load_frames(args.checkpoint, args.dataset_root, 2 * args.pairs, args.seed)
+    diagnostic, pairs = Diagnostic.from_command_line(__doc__, "pairs", 64)
+    policy, batch = diagnostic.load_frames(2 * pairs)
     fields = {
         "pairs": len(batch["action"]) // 2,
-        "seed": args.seed,
-        "relative_velocity_change": sensitivity(policy, batch, args.seed),
+        "relative_velocity_change": sensitivity(policy, batch, diagnostic.seed),
     }
-    write_result(args, fields, "relative_velocity_change")
+    diagnostic.write_result(fields, "relative_velocity_change")
 
 
 if __name__ == "__main__":

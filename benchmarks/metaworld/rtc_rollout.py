@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from benchmarks import machine
-from benchmarks.metaworld.generate_demos import make_env
+from benchmarks.metaworld.record_demos import make_env
 from lerobot.envs.metaworld import TASK_DESCRIPTIONS
 from lerobot.envs.utils import preprocess_observation
 from lerobot.policies.factory import make_pre_post_processors
@@ -113,8 +113,7 @@ def main() -> None:
         "episodes": args.episodes,
         "seed": args.seed,
         "inference_delay": args.inference_delay,
-        "hardware": machine.hardware(),
-        "git_commit": machine.git_commit(),
+        **machine.provenance(),
         "modes": {},
     }
     env = make_env(args.task)

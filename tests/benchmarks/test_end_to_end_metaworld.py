@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.metaworld import generate_demos
+from benchmarks.metaworld import record_demos, run_metaworld
 from lerobot.datasets import LeRobotDataset
 from lerobot.envs.configs import MetaworldEnv as MetaworldEnvConfig
 from lerobot.envs.utils import preprocess_observation
@@ -30,7 +30,7 @@ SMALL_POLICY = ["--policy.dim_model=64", "--policy.dim_feedforward=128", "--poli
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("metaworld") / "demos"
-    report = generate_demos.generate(
+    report = record_demos.generate(
         [TASK], demos_per_task=2, root=root, seed=100_000, max_steps=500, max_attempts=3
     )
     assert report[TASK]["demos_kept"] == 2
@@ -70,9 +70,9 @@ def test_recorded_frames_equal_what_lerobot_env_gives_the_policy(demos):
     assert dataset.fps == MetaworldEnvConfig().fps
     assert dataset.features[OBS_IMAGE]["shape"] == (480, 480, 3) and OBS_IMAGE in dataset.meta.video_keys
     episode = [dataset[i] for i in range(dataset.meta.episodes["length"][0])]
-    assert episode[0]["task"] == generate_demos.TASK_DESCRIPTIONS[TASK]
+    assert episode[0]["task"] == record_demos.TASK_DESCRIPTIONS[TASK]
 
-    env = generate_demos.make_env(TASK)
+    env = record_demos.make_env(TASK)
     observation, _ = env.reset(seed=100_000)
     rendered = []
     for frame in episode:
@@ -112,11 +112,11 @@ def test_train_then_eval_with_stock_tools(demos, tmp_path):
         ],
         cwd=REPO,
     )
-    overall = json.loads((tmp_path / "eval/eval_info.json").read_text())["overall"]
-    assert overall["n_episodes"] == 1 and overall["pc_success"] in (
-        0.0,
-        100.0,
-    )  # one episode: fails or succeeds
+    info = json.loads((tmp_path / "eval/eval_info.json").read_text())
+    # The grid reads each episode's success per task from lerobot-eval's real output.
+    (successes,) = run_metaworld.episode_successes(info).values()
+    assert len(successes) == info["overall"]["n_episodes"] == 1
+    assert info["overall"]["pc_success"] == 100.0 * successes[0]
 
 
 def test_two_process_training_with_accelerate(demos, tmp_path):

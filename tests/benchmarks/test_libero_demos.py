@@ -100,7 +100,7 @@ def generated(tmp_path_factory):
 
 
 def test_recorder_schema_matches_lerobot_libero(generated):
-    from benchmarks.libero import record_demos
+    from benchmarks.libero import libero_env
     from lerobot.datasets import LeRobotDataset
     from lerobot.envs.configs import LiberoEnv
     from lerobot.utils.constants import ACTION, OBS_STATE
@@ -114,7 +114,7 @@ def test_recorder_schema_matches_lerobot_libero(generated):
         assert tuple(meta.features[key]["shape"]) == (IMAGE_SIZE, IMAGE_SIZE, 3)
     assert (
         tuple(meta.features[OBS_STATE]["shape"]) == (8,)
-        and meta.features[OBS_STATE]["names"] == record_demos.STATE_NAMES
+        and meta.features[OBS_STATE]["names"] == libero_env.STATE_NAMES
     )
     assert tuple(meta.features[ACTION]["shape"]) == (7,)
     kept = [r for r in generated["log"] if r["outcome"] == "success"]
@@ -131,7 +131,7 @@ def test_the_suite_is_its_task_datasets_in_task_order(generated, tmp_path):
     decode from the right place in the concatenated videos."""
     import shutil
 
-    from benchmarks.libero import record_demos
+    from benchmarks.libero import libero_env, record_demos
     from lerobot.datasets import LeRobotDataset
 
     staged = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
@@ -143,7 +143,7 @@ def test_the_suite_is_its_task_datasets_in_task_order(generated, tmp_path):
     length = suite.meta.total_frames // 2
     kept = next(r for r in generated["log"] if r["outcome"] == "success")
     assert suite.meta.total_episodes == 2 and length == kept["length"]
-    for key in record_demos.IMAGE_KEYS:
+    for key in libero_env.IMAGE_KEYS:
         assert (suite[length + 7][key] - suite[7][key]).abs().max() < 1e-6
 
 
@@ -158,6 +158,31 @@ def test_a_task_check_trains_on_that_tasks_episodes_only(generated):
         run_libero.task_episodes(root, SUITE, [10])
 
 
+def test_the_environment_state_is_where_the_objects_of_interest_are(generated):
+    """Slot 0 the object to move, slot 1 where it goes, the rest zeros; the soup is carried into the basket."""
+    from benchmarks.libero import libero_env
+    from benchmarks.libero.scripted_expert import Scene
+    from lerobot.datasets import LeRobotDataset
+    from lerobot.utils.constants import OBS_ENV_STATE
+
+    dataset = LeRobotDataset(repo_id="local/demo", root=generated["root"])
+    assert dataset.meta.features[OBS_ENV_STATE]["names"] == libero_env.ENVIRONMENT_STATE_NAMES
+    states = np.stack([dataset.hf_dataset[i][OBS_ENV_STATE].numpy() for i in range(len(dataset))])
+    states = states.reshape(len(dataset), libero_env.ENVIRONMENT_STATE_SLOTS, 3)
+
+    seed = next(r["seed"] for r in generated["log"] if r["outcome"] == "success")
+    env, _ = libero_env.make_env(SUITE, TASK_ID, IMAGE_SIZE)
+    env.reset(seed=seed)
+    scene = Scene(env)
+    at_start = [scene.body_pos("alphabet_soup_1"), scene.body_pos("basket_1")]
+    env.close()
+    np.testing.assert_allclose(states[0, :2], at_start, atol=1e-5)
+    assert not states[:, 2:].any()
+    soup, basket = states[:, 0], states[:, 1]
+    assert soup[:, 2].max() > soup[0, 2] + 0.05  # lifted
+    assert np.linalg.norm(soup[-1, :2] - basket[-1, :2]) < 0.1  # and put in the basket
+
+
 def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     """Same simulator state, two paths: the recorder's, and `lerobot-eval`'s (vector env from the factory, reset to
     that state, `preprocess_observation`, the LIBERO env processor, which rotates images by 180 degrees).
@@ -165,7 +190,7 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     Given the same raw observation the two paths agree bit for bit. The renders themselves differ in a handful of
     pixels: the recorder's frame comes right after `mj_step`, whose body poses predate its integration, while a
     reset to the saved state re-runs the kinematics first."""
-    from benchmarks.libero import record_demos
+    from benchmarks.libero import libero_env
     from lerobot.datasets import LeRobotDataset
     from lerobot.envs.configs import LiberoEnv
     from lerobot.envs.factory import make_env, make_env_pre_post_processors
@@ -173,9 +198,9 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
     from lerobot.utils.constants import OBS_STATE
 
     seed = next(r["seed"] for r in generated["log"] if r["outcome"] == "success")
-    env, config = record_demos.make_env(SUITE, TASK_ID, IMAGE_SIZE)
+    env, config = libero_env.make_env(SUITE, TASK_ID, IMAGE_SIZE)
     observation, _ = env.reset(seed=seed)
-    pipeline = record_demos.EvalPipeline(config)
+    pipeline = libero_env.EvalPipeline(config)
     recorded = pipeline(observation, env.task_description)
     state = env._env.get_sim_state()
     env.close()
@@ -198,7 +223,7 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
         "robot_state": {k: {kk: vv[0] for kk, vv in v.items()} for k, v in raw["robot_state"].items()},
     }
     replayed = pipeline(unbatched, eval_config.task)
-    for key in record_demos.IMAGE_KEYS:
+    for key in libero_env.IMAGE_KEYS:
         eval_image = (observation[key][0].permute(1, 2, 0) * 255).round().byte().numpy()
         np.testing.assert_array_equal(replayed[key], eval_image)
         np.testing.assert_array_equal(eval_image, raw["pixels"][key.rsplit(".", 1)[1]][0][::-1, ::-1])
@@ -210,7 +235,7 @@ def test_recorded_frame_equals_what_lerobot_eval_gives_the_policy(generated):
 
     # ... and the dataset stores that frame (through the video codec, hence the tolerance).
     stored = LeRobotDataset(repo_id="local/demo", root=generated["root"])[0]
-    for key in record_demos.IMAGE_KEYS:
+    for key in libero_env.IMAGE_KEYS:
         decoded = (stored[key].permute(1, 2, 0) * 255).round().numpy()
         assert np.abs(decoded - recorded[key].astype(float)).mean() < 4.0
     np.testing.assert_allclose(stored[OBS_STATE].numpy(), recorded[OBS_STATE], atol=1e-6)
@@ -231,7 +256,7 @@ def test_the_physics_only_check_gets_the_recorders_outcomes(generated):
 
 
 def test_generation_resumes_without_redoing_attempts(generated):
-    from benchmarks.libero import record_demos
+    from benchmarks.libero import libero_env, record_demos
 
     staging = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
     before = (staging / "attempts.jsonl").read_text()
@@ -248,7 +273,7 @@ def test_generation_resumes_without_redoing_attempts(generated):
     assert task["demos_kept"] == 1 and task["attempts"] >= 1
     assert 0.0 < task["expert_success_rate"] <= 1.0
     assert all(
-        r["eval_start_distance"] >= record_demos.INIT_STATE_TOLERANCE
+        r["eval_start_distance"] >= libero_env.INIT_STATE_TOLERANCE
         for r in generated["log"]
         if "eval_start_distance" in r
     )
@@ -261,26 +286,26 @@ def test_generation_resumes_without_redoing_attempts(generated):
 
 
 def test_starts_outside_the_evaluation_layouts_are_rejected():
-    from benchmarks.libero import record_demos
+    from benchmarks.libero import libero_env
 
     eval_starts = np.zeros((50, 2, 3))
     eval_starts[:, 0, :2] = np.linspace(0.0, 0.02, 50)[:, None]  # object 0 varies by 2 cm, object 1 is fixed
     inside = np.array([[0.04, 0.04, 0.0], [0.02, -0.02, 0.0]])
-    assert not record_demos.outside_eval_layout(eval_starts, inside)
-    assert record_demos.outside_eval_layout(eval_starts, inside + [[0.02, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    assert record_demos.outside_eval_layout(eval_starts, inside - [[0.0, 0.0, 0.0], [0.0, 0.02, 0.0]])
+    assert not libero_env.outside_eval_layout(eval_starts, inside)
+    assert libero_env.outside_eval_layout(eval_starts, inside + [[0.02, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    assert libero_env.outside_eval_layout(eval_starts, inside - [[0.0, 0.0, 0.0], [0.0, 0.02, 0.0]])
 
 
 def test_an_evaluation_start_is_recognized_after_its_objects_settle():
-    from benchmarks.libero import record_demos
+    from benchmarks.libero import libero_env
 
     eval_starts = np.zeros((50, 2, 3))
     eval_starts[:, :, :2] = np.linspace(0.0, 0.49, 50)[:, None, None]  # 1 cm apart
     eval_starts[..., 2] = 0.97  # LIBERO stores starts with objects held above the table
     settled = eval_starts[7] - [0.0, 0.0, 0.07]
-    assert record_demos.eval_start_distance(eval_starts, settled) == 0.0
+    assert libero_env.eval_start_distance(eval_starts, settled) == 0.0
     moved = settled + [[0.0, 0.0, 0.0], [0.0, 0.02, 0.0]]
-    assert record_demos.eval_start_distance(eval_starts, moved) == pytest.approx(0.01)  # 1 cm nearer start 8
+    assert libero_env.eval_start_distance(eval_starts, moved) == pytest.approx(0.01)  # 1 cm nearer start 8
 
 
 def test_a_second_run_on_the_same_staging_is_refused(generated):

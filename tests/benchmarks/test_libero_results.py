@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.libero import run_libero
+from benchmarks.libero import report_libero, run_libero
 
 RESULTS = {
     "hardware": "x86_64, 2 CPU cores, no GPU",
@@ -27,10 +27,10 @@ RESULTS = {
 
 
 def test_table_model_card_and_mdx_carry_the_same_numbers():
-    table = run_libero.results_table(RESULTS)
+    table = report_libero.results_table(RESULTS)
     assert "| libero_object | 92.0 | 100 |" in table and "| libero_spatial | 80.0 | 100 |" in table
     assert "| **Average** | **86.0** | 200 |" in table
-    card = run_libero.model_card(RESULTS)
+    card = report_libero.model_card(RESULTS)
     assert table in card and "| libero_object | b | 84 |" in card
     assert "not** the human demonstrations of `lerobot/libero`" in card
     # the reproduce commands carry the settings the numbers were produced with
@@ -39,15 +39,32 @@ def test_table_model_card_and_mdx_carry_the_same_numbers():
         in card
     )
     assert "make libero-eval LIBERO_SUITES=libero_object,libero_spatial LIBERO_EVAL_EPISODES=50" in card
-    mdx = f"# Policy\n\n{run_libero.MDX_START}\nold table\n{run_libero.MDX_END}\n\n## After\n"
-    updated = run_libero.machine.replace_section(mdx, run_libero.MDX_START, run_libero.MDX_END, table)
+    mdx = f"# Policy\n\n{report_libero.MDX_START}\nold table\n{report_libero.MDX_END}\n\n## After\n"
+    updated = report_libero.machine.replace_section(
+        mdx, report_libero.MDX_START, report_libero.MDX_END, table
+    )
     assert "old table" not in updated and table in updated and updated.endswith("## After\n")
     assert (
-        run_libero.machine.replace_section(updated, run_libero.MDX_START, run_libero.MDX_END, table)
+        report_libero.machine.replace_section(updated, report_libero.MDX_START, report_libero.MDX_END, table)
         == updated
     )  # re-running never duplicates
 
 
 def test_mdx_without_markers_is_refused():
     with pytest.raises(SystemExit, match="libero-results:start"):
-        run_libero.machine.replace_section("# Policy\n", run_libero.MDX_START, run_libero.MDX_END, "table")
+        report_libero.machine.replace_section(
+            "# Policy\n", report_libero.MDX_START, report_libero.MDX_END, "table"
+        )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"batch_size": 15, "nproc": 2}, "multiple of nproc"),
+        ({"nproc": 0}, "multiple of nproc"),
+        ({"suites": ["libero_object", "libero_spatial"], "tasks": [0]}, "task ids of one suite"),
+    ],
+)
+def test_a_run_that_cannot_be_launched_is_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        run_libero.LiberoRun(**settings)

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks.metaworld import run_benchmark
+from benchmarks.metaworld import report_metaworld, run_metaworld
+from benchmarks.metaworld.grid import Grid
 
 TASKS = ["reach-v3", "push-v3"]
 
@@ -43,26 +44,18 @@ def results() -> dict:
     }
 
 
-def test_episode_successes_follow_the_task_groups_of_a_multitask_evaluation():
-    info = eval_info({"reach-v3": [True, True, False, True], "push-v3": [False, True]})
-    assert run_benchmark.episode_successes(info) == {
-        "reach-v3": [True, True, False, True],
-        "push-v3": [False, True],
-    }
-
-
 def test_table_lists_every_task_and_policy_and_the_chart_is_written(tmp_path):
-    table = run_benchmark.table(results())
+    table = report_metaworld.table(results())
     assert table.splitlines()[0] == "| task | my_policy | act | diffusion |"
     assert "| reach-v3 | 80% | 40% | 20% |" in table and "| push-v3 | 40% | 20% | 10% |" in table
     assert (
         "| **mean** (95% interval) | **60.0%** (50–70%) | **30.0%** (20–40%) | **15.0%** (5–25%) |" in table
     )
-    run_benchmark.chart(results(), tmp_path / "chart.png")
+    report_metaworld.chart(results(), tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def bench_args(tmp_path, **overrides) -> run_benchmark.argparse.Namespace:
+def bench_args(tmp_path, **overrides) -> Grid:
     values = {
         "tasks": TASKS,
         "policies": ["my_policy", "act", "diffusion", "my_policy_multitask"],
@@ -77,15 +70,13 @@ def bench_args(tmp_path, **overrides) -> run_benchmark.argparse.Namespace:
         "eval_episodes": 20,
         "eval_seed": 1000,
         "eval_episodes_per_run": 5,
-        "partial": False,
         "my_policy_options": [],
-        "ablations": tmp_path / "ablations",
     }
-    return run_benchmark.argparse.Namespace(**values | overrides)
+    return Grid(**values | overrides)
 
 
 def test_every_policy_trains_on_every_task_and_the_multitask_run_on_all(tmp_path):
-    runs = run_benchmark.runs(bench_args(tmp_path))
+    runs = run_metaworld.runs(bench_args(tmp_path))
     assert {(name, task) for name, _, _, task in runs} == {
         *((name, task) for name in ("my_policy", "act", "diffusion") for task in TASKS),
         ("my_policy_multitask", "all"),
@@ -95,7 +86,7 @@ def test_every_policy_trains_on_every_task_and_the_multitask_run_on_all(tmp_path
         for name, _, extra, _ in runs
         if name in ("act", "diffusion")
     )
-    only_act = run_benchmark.runs(bench_args(tmp_path, policies=["act"], tasks=["push-v3"]))
+    only_act = run_metaworld.runs(bench_args(tmp_path, policies=["act"], tasks=["push-v3"]))
     assert [(name, task) for name, _, _, task in only_act] == [("act", "push-v3")]
 
 
@@ -109,43 +100,43 @@ def test_the_demos_stage_generates_each_tasks_demonstrations_once(tmp_path, monk
         info = {"features": {"observation.state": {}, "observation.environment_state": {}}}
         (Path(options["root"]) / "meta" / "info.json").write_text(json.dumps(info))
 
-    monkeypatch.setattr(run_benchmark.machine, "run_logged", fake_generator)
+    monkeypatch.setattr(run_metaworld.machine, "run_logged", fake_generator)
     args = bench_args(tmp_path)
     # One task's demonstrations were recorded before they carried the environment state: recorded again.
-    old = run_benchmark.dataset_root(args, TASKS[0]) / "meta" / "info.json"
+    old = args.dataset_root(TASKS[0]) / "meta" / "info.json"
     old.parent.mkdir(parents=True)
     old.write_text(json.dumps({"features": {"observation.state": {}}}))
-    run_benchmark.demos(args)
-    run_benchmark.demos(args)
+    run_metaworld.demos(args)
+    run_metaworld.demos(args)
     assert generated == [(task, "100000", "5") for task in TASKS]
-    assert all((run_benchmark.dataset_root(args, task) / "meta" / "info.json").exists() for task in TASKS)
+    assert all((args.dataset_root(task) / "meta" / "info.json").exists() for task in TASKS)
 
 
 def test_an_ablation_changes_only_my_policy_and_is_told_apart_from_the_benchmark_cells(tmp_path):
     options = ["--policy.resize_shape=[224,224]"]
     ablation = bench_args(tmp_path, my_policy_options=options)
-    extras = {(name, task): extra for name, _, extra, task in run_benchmark.runs(ablation)}
+    extras = {(name, task): extra for name, _, extra, task in run_metaworld.runs(ablation)}
     assert extras["my_policy", "push-v3"] == extras["my_policy_multitask", "all"] == options
     assert options[0] not in extras["act", "push-v3"] + extras["diffusion", "push-v3"]
     write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.5})
-    assert run_benchmark.cell_done(ablation, "my_policy", "push-v3")
-    assert not run_benchmark.cell_done(bench_args(tmp_path), "my_policy", "push-v3")
+    assert ablation.cell_done("my_policy", "push-v3")
+    assert not bench_args(tmp_path).cell_done("my_policy", "push-v3")
 
 
 def test_the_ablation_table_sets_each_ablation_beside_the_benchmark_cell_it_changes(tmp_path):
     args = bench_args(tmp_path)
     write_cell(args, "my_policy", "push-v3", {"push-v3": 0.05})
     options = ["--policy.crop_ratio=1.0"]
-    ablation = bench_args(tmp_path, my_policy_options=options, cells=args.ablations / "no_crop")
+    ablation = bench_args(tmp_path, my_policy_options=options, cells=tmp_path / "ablations" / "no_crop")
     write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.25})
     write_cell(
-        bench_args(tmp_path, my_policy_options=options, cells=args.ablations / "x"),
+        bench_args(tmp_path, my_policy_options=options, cells=tmp_path / "ablations" / "x"),
         "my_policy",
         "reach-v3",
         {"reach-v3": 0.5},
         dirty="-dirty",
     )
-    table = run_benchmark.ablation_table(args)
+    table = report_metaworld.ablation_table(args, tmp_path / "ablations")
     commit = b"my_policy".hex()
     assert f"| push-v3 | my_policy | `--policy.crop_ratio=1.0` | 5% | 25% | 2 min | {commit} |" in table
     assert (
@@ -155,14 +146,14 @@ def test_the_ablation_table_sets_each_ablation_beside_the_benchmark_cell_it_chan
 
     write_cell(ablation, "my_policy", "push-v3", {"push-v3": 0.25}, train_steps=50)  # another budget
     with pytest.raises(SystemExit, match="no_crop/my_policy__push-v3.json: made with other settings"):
-        run_benchmark.ablation_table(args)
+        report_metaworld.ablation_table(args, tmp_path / "ablations")
 
 
 def write_cell(args, name: str, task: str, rates: dict[str, float], dirty: str = "", **settings) -> None:
     cell = {
         "name": name,
         "task": task,
-        "settings": run_benchmark.settings(args, task) | settings,
+        "settings": args.settings(task) | settings,
         "success_rate": rates,
         "params": 10,
         "num_inference_steps": 4,
@@ -173,7 +164,7 @@ def write_cell(args, name: str, task: str, rates: dict[str, float], dirty: str =
         "git_commit": name.encode().hex() + dirty,  # a fake id, one per policy
     }
     args.cells.mkdir(parents=True, exist_ok=True)
-    run_benchmark.cell_path(args, name, task).write_text(run_benchmark.json.dumps(cell))
+    args.cell_path(name, task).write_text(json.dumps(cell))
 
 
 def test_the_report_is_built_from_cells_committed_by_separate_runs(tmp_path):
@@ -183,13 +174,13 @@ def test_the_report_is_built_from_cells_committed_by_separate_runs(tmp_path):
     for name, rate in [("my_policy", 0.8), ("my_policy_1step", 0.7), ("act", 0.4), ("diffusion", 0.2)]:
         for task in TASKS:
             write_cell(args, name, task, {task: rate})
-    assert run_benchmark.cell_done(args, "act", "push-v3")
-    assert not run_benchmark.cell_done(bench_args(tmp_path, steps=200), "act", "push-v3")
+    assert args.cell_done("act", "push-v3")
+    assert not bench_args(tmp_path, steps=200).cell_done("act", "push-v3")
     with pytest.raises(SystemExit, match="--policies my_policy_multitask --tasks reach-v3,push-v3"):
-        run_benchmark.collect(args)
+        report_metaworld.collect(args)
 
     write_cell(args, "my_policy_multitask", "all", {"reach-v3": 1.0, "push-v3": 0.5})
-    results = run_benchmark.collect(args)
+    results = report_metaworld.collect(args)
     assert results["policies"]["act"]["success_rate"] == {"reach-v3": 0.4, "push-v3": 0.4}
     assert results["policies"]["my_policy_multitask"]["mean_success_rate"] == 0.75
     # Wilson score intervals (as scipy's `binomtest(k, n).proportion_ci(method="wilson")`) of the pooled episodes:
@@ -201,18 +192,18 @@ def test_the_report_is_built_from_cells_committed_by_separate_runs(tmp_path):
 
     write_cell(args, "act", "push-v3", {"push-v3": 0.9}, train_steps=50)  # made with other settings
     with pytest.raises(SystemExit, match="act on push-v3"):
-        run_benchmark.collect(args)
+        report_metaworld.collect(args)
 
 
 def test_a_partial_report_shows_the_cells_measured_so_far_and_names_the_rest(tmp_path):
-    args = bench_args(tmp_path, partial=True)
+    args = bench_args(tmp_path)
     with pytest.raises(SystemExit, match="no Meta-World cells"):
-        run_benchmark.collect(args)
+        report_metaworld.collect(args, partial=True)
     write_cell(args, "my_policy", "reach-v3", {"reach-v3": 0.35})
     write_cell(args, "my_policy", "push-v3", {"push-v3": 0.25})
     write_cell(args, "act", "reach-v3", {"reach-v3": 0.5})
 
-    results = run_benchmark.collect(args)
+    results = report_metaworld.collect(args, partial=True)
     assert not results["complete"] and list(results["policies"]) == ["my_policy", "act"]
     missing = results["missing_cells"]
     assert "act on push-v3" in missing and "diffusion on reach-v3" in missing
@@ -223,10 +214,10 @@ def test_a_partial_report_shows_the_cells_measured_so_far_and_names_the_rest(tmp
         "success_rate": {"reach-v3": 0.5},
         "mean_success_rate": None,  # no mean over the tasks it happens to have
     }
-    table = run_benchmark.table(results)
+    table = report_metaworld.table(results)
     assert "| reach-v3 | 35% | 50% |" in table and "| push-v3 | 25% | not run |" in table
     assert "| **mean** (95% interval) | **30.0%** (18–45%) | **—** |" in table
-    run_benchmark.chart(results, tmp_path / "chart.png")
+    report_metaworld.chart(results, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -273,22 +264,22 @@ def test_evaluation_runs_split_the_episodes_with_the_same_starts_and_a_stopped_e
         (folder / "done.json").write_text(json.dumps(settings | {"wall_s": 10.0}))
         return True
 
-    train = run_benchmark.trained_run(args, "my_policy_multitask", "all") / "train"
+    train = args.trained_run("my_policy_multitask", "all") / "train"
     train.mkdir(parents=True)
     (train / "wall_s.json").write_text(json.dumps({"wall_s": 99.0}))
     args.data.mkdir(parents=True)
     for task in args.tasks:
         expert = {"tasks": {task: {"expert_success_rate": 1.0}}}
-        run_benchmark.expert_report(args, task).write_text(json.dumps(expert))
-    monkeypatch.setattr(run_benchmark.machine, "run_unless_done", run_unless_done)
+        args.expert_report(task).write_text(json.dumps(expert))
+    monkeypatch.setattr(run_metaworld.machine, "run_unless_done", run_unless_done)
     monkeypatch.setattr(PreTrainedConfig, "from_pretrained", lambda path: SimpleNamespace(type="x"))
     policy = SimpleNamespace(from_pretrained=lambda path: torch.nn.Linear(2, 3))
     monkeypatch.setattr(factory, "get_policy_class", lambda kind: policy)
 
     with pytest.raises(SystemExit, match="stopped"):
-        run_benchmark.evaluate(args, "my_policy_multitask", "all", [])
-    assert not run_benchmark.cell_path(args, "my_policy_multitask", "all").exists()
-    run_benchmark.evaluate(args, "my_policy_multitask", "all", [])
+        run_metaworld.evaluate(args, "my_policy_multitask", "all", [])
+    assert not args.cell_path("my_policy_multitask", "all").exists()
+    run_metaworld.evaluate(args, "my_policy_multitask", "all", [])
     runs = [(1000, 2), (1002, 2), (1004, 1)]
     assert (
         ran
@@ -299,7 +290,7 @@ def test_evaluation_runs_split_the_episodes_with_the_same_starts_and_a_stopped_e
             *(("pick-place-v3", seed, n) for seed, n in runs),
         ]
     )
-    cell = json.loads(run_benchmark.cell_path(args, "my_policy_multitask", "all").read_text())
+    cell = json.loads(args.cell_path("my_policy_multitask", "all").read_text())
     assert cell["success_rate"] == {"reach-v3": 0.4, "push-v3": 0.2, "pick-place-v3": 0.2}
     assert cell["eval_wall_s"] == 90.0 and cell["train_wall_s"] == 99.0 and cell["params"] == 9
     assert cell["eval_episodes_per_run"] == 2
@@ -315,13 +306,24 @@ def test_only_diffusions_evaluation_keeps_the_memory_it_frees_and_a_run_made_oth
         kept.append((Path(command[1].removeprefix("--policy.path=")).parts[-6], keep_freed_memory))
         return 1.0
 
-    monkeypatch.setattr(run_benchmark.machine, "run_logged", run_logged)
+    monkeypatch.setattr(run_metaworld.machine, "run_logged", run_logged)
     for name in ["my_policy", "act", "diffusion"]:
-        run_benchmark.lerobot_eval(args, name, "reach-v3", "reach-v3", [])
+        run_metaworld.lerobot_eval(args, name, "reach-v3", "reach-v3", [])
     assert kept == [("my_policy", False), ("act", False), ("diffusion", True)]
-    (run,) = run_benchmark.lerobot_eval(args, "diffusion", "reach-v3", "reach-v3", [])
+    (run,) = run_metaworld.lerobot_eval(args, "diffusion", "reach-v3", "reach-v3", [])
     assert len(kept) == 3  # done with these settings: not run again
     done = json.loads((run / "done.json").read_text())
     (run / "done.json").write_text(json.dumps({k: v for k, v in done.items() if k != "keeps_freed_memory"}))
-    run_benchmark.lerobot_eval(args, "diffusion", "reach-v3", "reach-v3", [])
+    run_metaworld.lerobot_eval(args, "diffusion", "reach-v3", "reach-v3", [])
     assert kept[3:] == [("diffusion", True)]  # made before the setting was recorded: evaluated again
+
+
+def test_an_ablation_must_not_write_into_the_benchmarks_own_folders(tmp_path):
+    options = ["--policy.crop_ratio=1.0"]
+    with pytest.raises(ValueError, match="own cells and out folders"):
+        Grid(my_policy_options=options)
+    with pytest.raises(ValueError, match="unknown policies"):
+        Grid(policies=["my_policy", "pi0"])
+    assert (
+        Grid(my_policy_options=options, cells=tmp_path / "c", out=tmp_path / "o").my_policy_options == options
+    )

@@ -19,7 +19,7 @@ is below what one step changes in the frame (tests/policies/my_policy/test_end_t
 Seeds start at `--seed` (default 100000), far from lerobot-eval's
 (`--seed`, default 1000, + episode index), so no evaluation start is a training start.
 
-    python -m benchmarks.metaworld.generate_demos --tasks reach-v3 --demos-per-task 10 --root data/metaworld/reach
+    python -m benchmarks.metaworld.record_demos --tasks reach-v3 --demos-per-task 10 --root data/metaworld/reach
 """
 
 import argparse

@@ -1,0 +1,182 @@
+"""LIBERO as `lerobot-eval` runs it, for the scripted expert's tools (`record_demos.py`, `check_expert.py`):
+the env built from sampled (not fixed) starts, the observation pipeline `lerobot-eval` puts between the env and
+a policy, the rules that keep demonstration starts away from the evaluation starts, the privileged state the
+cameras show, and one expert attempt."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.libero.scripted_expert import Expert, Scene, SkillFailedError, run_expert
+from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_IMAGES, OBS_STATE
+
+IMAGE_KEYS = (f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2")
+STATE_NAMES = ["eef_x", "eef_y", "eef_z", "eef_axis_angle_x", "eef_axis_angle_y", "eef_axis_angle_z"]
+STATE_NAMES += ["gripper_qpos_left", "gripper_qpos_right"]
+ACTION_NAMES = ["dx", "dy", "dz", "droll", "dpitch", "dyaw", "gripper"]
+ENVIRONMENT_STATE_SLOTS = (
+    4  # the most objects of interest any task of the four suites names (libero_10 task 4)
+)
+ENVIRONMENT_STATE_NAMES = [f"object{i}_{axis}" for i in range(ENVIRONMENT_STATE_SLOTS) for axis in "xyz"]
+SEED_STRIDE = 100_000  # attempts of a task never share a seed with another task's (`attempt_seed`)
+# m; a start whose objects are all this close (xy) to one evaluation start counts as that start. LIBERO's samplers
+# jitter objects by 0-3 cm (libero_object) and its 50 evaluation starts per task lie 2-8 mm from one another.
+INIT_STATE_TOLERANCE = 0.001
+LAYOUT_MARGIN = 0.03  # m; starts keep every object within the evaluation starts' xy range widened by this
+
+
+def attempt_seed(seed: int, task_id: int, attempt: int) -> int:
+    """The seed of a task's attempt: a function of (task, attempt) only, so what is recorded does not depend on
+    the number of workers or on interruptions."""
+    return seed + task_id * SEED_STRIDE + attempt
+
+
+class EvalPipeline:
+    """The observation path of `lerobot-eval` for one LIBERO env, down to what the policy preprocessor gets."""
+
+    def __init__(self, env_config):
+        from lerobot.envs.factory import make_env_pre_post_processors
+
+        self.env_preprocessor, _ = make_env_pre_post_processors(env_config, policy_cfg=None)
+
+    def __call__(self, observation: dict, task: str) -> dict[str, np.ndarray]:
+        """Batch one env's observation as a vector env would, run the eval transforms, unbatch to uint8/float32."""
+        from lerobot.envs.utils import preprocess_observation
+
+        batched = _map_leaves(observation, lambda x: np.asarray(x)[None])
+        processed = preprocess_observation(batched)
+        processed["task"] = [task]
+        processed = self.env_preprocessor(processed)
+        frame = {key: (processed[key][0].permute(1, 2, 0) * 255).round().byte().numpy() for key in IMAGE_KEYS}
+        frame[OBS_STATE] = processed[OBS_STATE][0].numpy().astype(np.float32)
+        return frame
+
+
+def _map_leaves(tree, fn):
+    return {k: _map_leaves(v, fn) for k, v in tree.items()} if isinstance(tree, dict) else fn(tree)
+
+
+def make_env(suite_name: str, task_id: int, image_size: int):
+    """LeRobot's `LiberoEnv` as `lerobot-eval` builds it, but starting from sampled (not fixed) states."""
+    from lerobot.envs.configs import LiberoEnv as LiberoEnvConfig
+    from lerobot.envs.libero import LiberoEnv, _get_suite
+
+    config = LiberoEnvConfig(task=suite_name, observation_height=image_size, observation_width=image_size)
+    env = LiberoEnv(
+        _get_suite(suite_name),
+        task_id,
+        suite_name,
+        camera_name=config.camera_name,
+        obs_type=config.obs_type,
+        observation_height=image_size,
+        observation_width=image_size,
+        init_states=False,
+        control_mode=config.control_mode,
+    )
+    return env, config
+
+
+def eval_start_positions(env, suite_name: str, task_id: int) -> np.ndarray:
+    """Object positions (n_init_states, n_objects, 3) of the fixed starts `lerobot-eval` uses for this task."""
+    from lerobot.envs.libero import _get_suite, get_task_init_states
+
+    states = get_task_init_states(_get_suite(suite_name), task_id)
+    scene = Scene(env)
+    names = list(scene.env.objects_dict)
+    positions = []
+    for state in states:
+        scene.env.sim.set_state_from_flattened(state)
+        scene.env.sim.forward()
+        positions.append([scene.body_pos(name) for name in names])
+    return np.asarray(positions)
+
+
+def eval_start_distance(eval_starts: np.ndarray, positions: np.ndarray) -> float:
+    """How far (m) a start is from the nearest evaluation start: the largest xy offset of any object. Heights are
+    left out because LIBERO's stored starts hold objects above the table, before they settle."""
+    return float(np.abs(eval_starts[..., :2] - positions[:, :2]).max(axis=(1, 2)).min())
+
+
+def outside_eval_layout(eval_starts: np.ndarray, positions: np.ndarray) -> bool:
+    """LIBERO's samplers sometimes put an object far from where every evaluation start has it (e.g. off camera);
+    such starts would teach layouts the benchmark never shows, so they are skipped."""
+    low = eval_starts[..., :2].min(axis=0) - LAYOUT_MARGIN
+    high = eval_starts[..., :2].max(axis=0) + LAYOUT_MARGIN
+    return bool(((positions[:, :2] < low) | (positions[:, :2] > high)).any())
+
+
+def environment_state(scene: Scene) -> np.ndarray:
+    """The positions of the task's objects of interest (bodies, or regions by their site) in the BDDL's order,
+    zero-padded to `ENVIRONMENT_STATE_SLOTS` x 3."""
+    names = scene.env.parsed_problem["obj_of_interest"]
+    if len(names) > ENVIRONMENT_STATE_SLOTS:
+        raise ValueError(f"{names}: more objects of interest than ENVIRONMENT_STATE_SLOTS")
+    state = np.zeros((ENVIRONMENT_STATE_SLOTS, 3), dtype=np.float32)
+    for i, name in enumerate(names):
+        state[i] = scene.body_pos(name) if name in scene.env.obj_body_id else scene.site_pos(name)
+    return state.reshape(-1)
+
+
+def object_positions(env) -> np.ndarray:
+    scene = Scene(env)
+    return np.asarray([scene.body_pos(name) for name in scene.env.objects_dict])
+
+
+def set_cameras(env, enabled: bool) -> None:
+    """Switch LIBERO's camera observables on or off; off, a step is physics only (rendering is ~90% of its cost)."""
+    env._ensure_env()
+    inner = env._env.env
+    for name in [n for n in inner._observables if n.endswith("_image")]:
+        inner.modify_observable(name, "enabled", enabled)
+
+
+def rollout(
+    env, observation: dict, pipeline: EvalPipeline | None = None
+) -> tuple[dict[str, np.ndarray] | None, str, int]:
+    """One expert attempt from the start the env was just reset to (`observation`): the recorded episode (None
+    if failed or not recording), the outcome and the number of steps. Without a `pipeline` nothing is rendered
+    or recorded; the physics, and so the actions and the outcome, are the same. (A LIBERO reset rebuilds the
+    simulation and its render context, seconds here: the caller's reset is the only one.)"""
+    expert = Expert(Scene(env))
+    frames: list[dict] = []
+    steps = 0
+    if pipeline is None:
+        set_cameras(env, False)
+    try:
+        for action in run_expert(expert, expert.scene.env.parsed_problem["goal_state"]):
+            if pipeline is not None:
+                frames.append(
+                    {
+                        **pipeline(observation, env.task_description),
+                        OBS_ENV_STATE: environment_state(expert.scene),
+                        ACTION: action,
+                    }
+                )
+                observation, _, _, _, info = env.step(action)
+                success = info["is_success"]
+            else:
+                env._env.step(action)
+                success = env._env.check_success()
+            steps += 1
+            if success:
+                episode = {key: np.stack([f[key] for f in frames]) for key in frames[0]} if frames else None
+                return episode, "success", steps
+            if steps >= env._max_episode_steps:
+                return None, "timeout", steps
+    except SkillFailedError as error:
+        return None, f"skill failed: {error}", steps
+    finally:
+        if pipeline is None:
+            set_cameras(env, True)  # the next reset's observation needs them
+    return None, "plan finished without reaching the goal", steps
+
+
+def start_rejection(eval_starts: np.ndarray, env) -> tuple[str | None, float]:
+    """Why the env's current start may not be used (None if it may), and its distance to the nearest eval start."""
+    positions = object_positions(env)
+    distance = eval_start_distance(eval_starts, positions)
+    if distance < INIT_STATE_TOLERANCE:
+        return "rejected start: an eval start", distance
+    if outside_eval_layout(eval_starts, positions):
+        return "rejected start: outside eval layouts", distance
+    return None, distance

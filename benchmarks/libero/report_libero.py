@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""The LIBERO report, from a training run and its evaluations (`run_libero.py`): `benchmarks/results/libero.json`,
+the MDX results table and the checkpoint in Hub layout (config, weights, processors, model card) under
+`outputs/my_policy_libero`. With `--tasks` (a check on some tasks of one suite), only its own JSON next to it.
+
+    python -m benchmarks.libero.report_libero --suites libero_object,libero_spatial
+    python -m benchmarks.libero.report_libero --suites libero_object --tasks 0 --out outputs/libero_object_task0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import machine
+from benchmarks.libero.run_libero import (
+    EVAL_IMAGE_SIZE,
+    EVAL_SEED,
+    REPO,
+    LiberoRun,
+    add_run_arguments,
+    run_from_args,
+    task_names,
+    train_launch,
+)
+
+RESULTS = REPO / "benchmarks" / "results" / "libero.json"
+MDX_START, MDX_END = "<!-- libero-results:start -->", "<!-- libero-results:end -->"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What the report reads besides the run (the demonstrations' report) and what it writes."""
+
+    export: Path = REPO / "outputs" / "my_policy_libero"
+    demos_report: Path = REPO / "benchmarks" / "results" / "libero_demos.json"
+    results: Path | None = None  # default: RESULTS, or <suite>_tasks<ids>.json next to it for a check
+    mdx: Path = REPO / "docs" / "source" / "my_policy.mdx"
+
+
+def collect(run: LiberoRun, demos_report: Path) -> dict:
+    """libero.json from the checkpoint's train config and each suite's `eval_info.json`."""
+    from lerobot.configs.train import TrainPipelineConfig
+    from lerobot.policies.my_policy import MyPolicy
+
+    out = run.out
+    cfg = TrainPipelineConfig.from_pretrained(machine.last_checkpoint(run.train_dir))
+    policy = MyPolicy.from_pretrained(machine.last_checkpoint(run.train_dir))
+    demos = json.loads(demos_report.read_text())
+    nproc = train_launch(out)["nproc"]
+    suites, eval_wall = {}, 0.0
+    for suite in run.suites:
+        info_path = out / "eval" / suite / "eval_info.json"
+        if not info_path.exists():
+            raise SystemExit(f"no evaluation of {suite} at {info_path}: run the `eval` stage first")
+        info = json.loads(info_path.read_text())
+        names = task_names(suite)
+        per_task = {
+            names[t["task_id"]]: round(sum(t["metrics"]["successes"]) / len(t["metrics"]["successes"]), 4)
+            for t in sorted(info["per_task"], key=lambda t: t["task_id"])
+        }
+        suites[suite] = {
+            "success_rate": round(info["overall"]["pc_success"] / 100, 4),
+            "n_episodes": info["overall"]["n_episodes"],
+            "per_task": per_task,
+        }
+        eval_wall += json.loads((out / "eval" / suite / "done.json").read_text())["wall_s"]
+    kept = {
+        suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
+        for suite in run.suites
+    }
+    return {
+        **machine.provenance(),
+        "data": {
+            "source": "scripted expert (benchmarks/libero/scripted_expert.py), not the human demonstrations "
+            "of lerobot/libero",
+            "datasets": [f"data/libero/{suite}" for suite in run.suites],
+            "demos_per_task": kept[run.suites[0]][0] if len({tuple(v) for v in kept.values()}) == 1 else kept,
+            "generator_commit": {
+                suite: sorted(
+                    {c for task in demos["suites"][suite].values() for c in task["generator_commits"]}
+                )
+                for suite in run.suites
+            },
+        },
+        "train_steps": machine.trained_steps(run.train_dir),
+        "batch_size": cfg.batch_size * nproc,
+        "train_processes": nproc,
+        "seed": cfg.seed,
+        "params": machine.trainable_params(policy),
+        "train_wall_s": json.loads((run.train_dir / "wall_s.json").read_text())["wall_s"],
+        "eval_seed": EVAL_SEED,
+        "suites": suites,
+        "average": round(sum(s["success_rate"] for s in suites.values()) / len(suites), 4),
+        "eval_wall_s": round(eval_wall, 1),
+    }
+
+
+def results_table(results: dict) -> str:
+    rows = "\n".join(
+        f"| {suite} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |"
+        for suite, s in results["suites"].items()
+    )
+    return (
+        f"| Suite | Success (%) | Episodes |\n|---|---|---|\n{rows}\n"
+        f"| **Average** | **{100 * results['average']:.1f}** | "
+        f"{sum(s['n_episodes'] for s in results['suites'].values())} |"
+    )
+
+
+def provenance(results: dict) -> str:
+    data = results["data"]
+    return (
+        f"Trained {results['train_steps']} steps, batch {results['batch_size']} "
+        f"({results.get('train_processes', 1)} data-parallel processes), seed {results['seed']}, on "
+        f"{data['demos_per_task']} scripted-expert demonstrations per task (`benchmarks/libero/record_demos.py`, "
+        f"generator commits {', '.join(sorted({c for cs in data['generator_commit'].values() for c in cs}))}); these are **not** the "
+        f"human demonstrations of `lerobot/libero`. Evaluated with `lerobot-eval --env.type=libero` on LIBERO's "
+        f"fixed initial states, {EVAL_IMAGE_SIZE}x{EVAL_IMAGE_SIZE} cameras, seed {results['eval_seed']}. Hardware: {results['hardware']}; training took "
+        f"{results['train_wall_s'] / 3600:.1f} h, evaluation {results['eval_wall_s'] / 3600:.1f} h "
+        f"(commit {results['git_commit'][:10]})."
+    )
+
+
+def reproduce(results: dict) -> str:
+    """The make commands that produce `results`, with the settings they were produced with."""
+    suites = ",".join(results["suites"])
+    episodes = {s["n_episodes"] // len(s["per_task"]) for s in results["suites"].values()}
+    return (
+        "```bash\nmake setup\n"
+        + "".join(f"make libero-demos LIBERO_SUITE={suite}\n" for suite in results["suites"])
+        + f"make libero-train LIBERO_SUITES={suites} LIBERO_STEPS={results['train_steps']} "
+        + f"LIBERO_BATCH={results['batch_size']}\n"
+        + f"make libero-eval LIBERO_SUITES={suites} LIBERO_EVAL_EPISODES={max(episodes)}\n"
+        + f"make libero-report LIBERO_SUITES={suites}\n```"
+    )
+
+
+def model_card(results: dict) -> str:
+    per_task = "\n".join(
+        f"| {suite} | {task} | {100 * rate:.0f} |"
+        for suite, s in results["suites"].items()
+        for task, rate in s["per_task"].items()
+    )
+    return f"""---
+license: apache-2.0
+library_name: lerobot
+pipeline_tag: robotics
+tags: [robotics, lerobot, my_policy, libero]
+---
+
+# my_policy_libero
+
+A multi-task, language-conditioned [`my_policy`](https://huggingface.co/docs/lerobot/my_policy) checkpoint for
+LIBERO ({", ".join(results["suites"])}), trained from scratch on a CPU.
+
+```bash
+lerobot-eval --policy.path=lerobot/my_policy_libero --env.type=libero --env.task=libero_object \\
+  --env.observation_height={EVAL_IMAGE_SIZE} --env.observation_width={EVAL_IMAGE_SIZE} --eval.n_episodes=10 --eval.batch_size=2 --seed={results["eval_seed"]}
+```
+
+## Results
+
+{results_table(results)}
+
+{provenance(results)}
+
+| Suite | Task | Success (%) |
+|---|---|---|
+{per_task}
+
+## Reproduce
+
+From a clone of the contribution's repository:
+
+{reproduce(results)}
+
+{results["params"] / 1e6:.1f} M parameters.
+"""
+
+
+def report(run: LiberoRun, files: ReportFiles) -> None:
+    results, default = collect(run, files.demos_report), RESULTS
+    if run.tasks:  # a check on some tasks: its own JSON, not the suite table or the published checkpoint
+        results["tasks"] = run.tasks
+        default = RESULTS.with_name(f"{run.suites[0]}_tasks{'_'.join(map(str, run.tasks))}.json")
+    path = files.results or default
+    machine.write_json(path, results)
+    if run.tasks:
+        print(f"wrote {path}: {100 * results['average']:.1f}% on {run.suites[0]} tasks {run.tasks}")
+        return
+    section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(results)}"
+    files.mdx.write_text(machine.replace_section(files.mdx.read_text(), MDX_START, MDX_END, section))
+    export = files.export
+    shutil.rmtree(export, ignore_errors=True)
+    shutil.copytree(machine.last_checkpoint(run.train_dir), export)
+    (export / "README.md").write_text(model_card(results))
+    size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
+    print(
+        f"wrote {path}, {files.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_run_arguments(parser)
+    defaults = ReportFiles()
+    parser.add_argument("--export", type=Path, default=defaults.export)
+    parser.add_argument(
+        "--demos-report", type=Path, default=defaults.demos_report, help="written by record_demos.py"
+    )
+    parser.add_argument(
+        "--results", type=Path, help=f"default: {RESULTS}, or <suite>_tasks<ids>.json next to it with --tasks"
+    )
+    parser.add_argument("--mdx", type=Path, default=defaults.mdx)
+    args = parser.parse_args()
+    files = ReportFiles(args.export, args.demos_report, args.results, args.mdx)
+    report(run_from_args(parser, args, []), files)
+
+
+if __name__ == "__main__":
+    main()
