@@ -2,7 +2,9 @@
 benchmark launches them (`lerobot_train_command`, `lerobot_eval_command`, `run_logged`, `train_or_resume`), and
 the results files and documents they write (`write_json`, `replace_section`)."""
 
+import argparse
 import ctypes.util
+import dataclasses
 import json
 import os
 import platform
@@ -53,9 +55,34 @@ def trainable_params(policy: "torch.nn.Module") -> int:
     return sum(p.numel() for p in policy.parameters() if p.requires_grad)
 
 
+def settings_from_args[T](
+    settings: type[T], parser: argparse.ArgumentParser, args: argparse.Namespace, **fixed
+) -> T:
+    """The typed settings (a dataclass) that the parsed options name; one it refuses is a usage error."""
+    names = {field.name for field in dataclasses.fields(settings)}  # type: ignore[arg-type]
+    try:
+        return settings(**{key: value for key, value in vars(args).items() if key in names}, **fixed)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def aggregate_local_datasets(roots: Sequence[Path], merged: Path) -> None:
+    """One local LeRobotDataset at `merged` with the episodes of the datasets at `roots`, in that order."""
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    aggregate_datasets(
+        repo_ids=[
+            f"local/{root.parent.name}_{root.name}" for root in roots
+        ],  # unique: parts may share a name
+        roots=list(roots),
+        aggr_repo_id=f"local/{merged.name}",
+        aggr_root=merged,
+    )
 
 
 def lerobot_train_command(

@@ -192,15 +192,8 @@ def assemble(root: Path, staging: Path, task_ids: list[int], demos: int) -> None
 
 
 def _aggregate(parts: list[Path], root: Path) -> None:
-    from lerobot.datasets.aggregate import aggregate_datasets
-
     shutil.rmtree(root, ignore_errors=True)
-    aggregate_datasets(
-        repo_ids=[f"local/{p.parent.name}_{p.name}" for p in parts],
-        roots=parts,
-        aggr_repo_id=f"local/{root.name}",
-        aggr_root=root,
-    )
+    machine.aggregate_local_datasets(parts, root)
 
 
 def task_summary(task_dir: Path, demos: int) -> dict:

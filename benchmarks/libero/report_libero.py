@@ -22,7 +22,6 @@ from benchmarks.libero.run_libero import (
     REPO,
     LiberoRun,
     add_run_arguments,
-    run_from_args,
     task_names,
     train_launch,
 )
@@ -220,7 +219,7 @@ def main() -> None:
     parser.add_argument("--mdx", type=Path, default=defaults.mdx)
     args = parser.parse_args()
     files = ReportFiles(args.export, args.demos_report, args.results, args.mdx)
-    report(run_from_args(parser, args, []), files)
+    report(machine.settings_from_args(LiberoRun, parser, args), files)
 
 
 if __name__ == "__main__":

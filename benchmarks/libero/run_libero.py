@@ -69,7 +69,6 @@ class LiberoRun:
 def merged_dataset(suites: list[str]) -> Path:
     """The training dataset: one suite's folder, or the suites' datasets aggregated once into one folder."""
     from lerobot.datasets import LeRobotDatasetMetadata
-    from lerobot.datasets.aggregate import aggregate_datasets
 
     roots = [DATA / suite for suite in suites]
     missing = [str(root) for root in roots if not (root / "meta" / "info.json").exists()]
@@ -86,12 +85,7 @@ def merged_dataset(suites: list[str]) -> Path:
         if LeRobotDatasetMetadata(f"local/{merged.name}", root=merged).total_episodes == episodes:
             return merged
         shutil.rmtree(merged)
-    aggregate_datasets(
-        repo_ids=[f"local/{r.name}" for r in roots],
-        roots=roots,
-        aggr_repo_id=f"local/{merged.name}",
-        aggr_root=merged,
-    )
+    machine.aggregate_local_datasets(roots, merged)
     return merged
 
 
@@ -206,14 +200,6 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> LiberoRun:
-    names = LiberoRun.__dataclass_fields__
-    try:
-        return LiberoRun(**{k: v for k, v in vars(args).items() if k in names}, extra=extra)
-    except ValueError as error:
-        parser.error(str(error))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -248,7 +234,9 @@ def main() -> None:
     passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval.")}[args.stage]
     if any(not option.startswith(passed_on) for option in extra):
         parser.error(f"the {args.stage} stage passes on only {passed_on} options, got {extra}")
-    {"train": train, "eval": evaluate}[args.stage](run_from_args(parser, args, extra))
+    {"train": train, "eval": evaluate}[args.stage](
+        machine.settings_from_args(LiberoRun, parser, args, extra=extra)
+    )
 
 
 if __name__ == "__main__":

@@ -125,12 +125,3 @@ def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
         type=shlex.split,
         help="ablation: extra lerobot-train options for my_policy (needs its own --cells and --out)",
     )
-
-
-def grid_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Grid:
-    """The `Grid` the parsed options describe (`add_grid_arguments`); a bad combination is a usage error."""
-    names = Grid.__dataclass_fields__
-    try:
-        return Grid(**{key: value for key, value in vars(args).items() if key in names})
-    except ValueError as error:
-        parser.error(str(error))

@@ -23,7 +23,6 @@ from benchmarks.metaworld.grid import (
     RESULTS_DIR,
     Grid,
     add_grid_arguments,
-    grid_from_args,
 )
 
 MDX_START, MDX_END = "<!-- metaworld-results:start -->", "<!-- metaworld-results:end -->"
@@ -239,7 +238,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     files = ReportFiles(args.results, args.chart, args.mdx, args.ablations_doc, args.ablations)
-    report(grid_from_args(parser, args), files, args.partial)
+    report(machine.settings_from_args(Grid, parser, args), files, args.partial)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import machine
-from benchmarks.metaworld.grid import MULTITASK, ONE_STEP, POLICIES, Grid, add_grid_arguments, grid_from_args
+from benchmarks.metaworld.grid import MULTITASK, ONE_STEP, POLICIES, Grid, add_grid_arguments
 from lerobot.utils.constants import OBS_ENV_STATE
 
 # Policies evaluated with jemalloc set to keep the memory it frees (`machine.with_jemalloc`). Diffusion's 100
@@ -72,17 +72,9 @@ def task_demos(grid: Grid, task: str) -> Path:
 
 def all_demos(grid: Grid) -> Path:
     """Every task's demonstrations in one dataset, for the multi-task run."""
-    from lerobot.datasets.aggregate import aggregate_datasets
-
     merged = grid.data / f"all-{grid.demos_per_task}"
     if not (merged / "meta" / "info.json").exists():
-        roots = [task_demos(grid, task) for task in grid.tasks]
-        aggregate_datasets(
-            repo_ids=[f"local/{r.name}" for r in roots],
-            roots=roots,
-            aggr_repo_id=f"local/{merged.name}",
-            aggr_root=merged,
-        )
+        machine.aggregate_local_datasets([task_demos(grid, task) for task in grid.tasks], merged)
     return merged
 
 
@@ -211,7 +203,7 @@ def main() -> None:
     parser.add_argument("stage", nargs="?", choices=["all", "demos"], default="all")
     add_grid_arguments(parser)
     args = parser.parse_args()
-    {"all": run_all, "demos": demos}[args.stage](grid_from_args(parser, args))
+    {"all": run_all, "demos": demos}[args.stage](machine.settings_from_args(Grid, parser, args))
 
 
 if __name__ == "__main__":
