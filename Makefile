@@ -24,10 +24,11 @@ LIBERO_EVAL_EPISODES ?= 10
 LIBERO_TASK ?= 0
 LIBERO_CHECK_STEPS ?= 2000
 LIBERO_CHECK_EPISODES ?= 20
+LIBERO_BINARIZE_GRIPPER ?=
 LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-failures libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -107,6 +108,12 @@ libero-check: libero-setup  ## Pipeline check: train + evaluate on one task only
 	$(PY) -m benchmarks.libero.run_libero train $(LIBERO_CHECK) --steps $(LIBERO_CHECK_STEPS)
 	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_CHECK) --episodes-per-task $(LIBERO_CHECK_EPISODES)
 	$(PY) -m benchmarks.libero.report_libero $(LIBERO_CHECK)
+
+libero-failures: libero-setup  ## Why the check's checkpoint fails: an outcome per episode from the simulator (LIBERO_BINARIZE_GRIPPER=1: gripper snapped to ±1).
+	$(PY) -m benchmarks.libero.failure_breakdown outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)/train/checkpoints/last/pretrained_model \
+		--suite $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --episodes-per-task $(LIBERO_CHECK_EPISODES) \
+		$(if $(LIBERO_BINARIZE_GRIPPER),--binarize-gripper) \
+		--output benchmarks/results/$(LIBERO_SUITE)_tasks$(LIBERO_TASK)_failures$(if $(LIBERO_BINARIZE_GRIPPER),_binarized_gripper).json
 
 libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
 	HF_HUB_OFFLINE=0 $(PY) -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero

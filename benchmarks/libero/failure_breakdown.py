@@ -1,0 +1,198 @@
+#!/usr/bin/env python
+"""Why a LIBERO checkpoint fails: `lerobot-eval`'s own rollouts on the suite's fixed starts, with the simulator's
+state read after every step, and each episode given one outcome.
+
+For the tasks that move an object somewhere (the BDDL's objects of interest: the object, then where it goes; all
+of libero_object and libero_spatial), an episode that did not succeed
+
+- `never reached the object`: the gripper never came within `REACH_M` of it;
+- `missed the grasp`: it did, but the object never rose `LIFT_M` above where it started;
+- `ran out of time holding it`: the object is still lifted at the end;
+- `put it down near the target`: lifted, then left within `NEAR_TARGET_M` (xy) of the target, not in it;
+- `dropped it elsewhere`: lifted, then left farther away.
+
+Other tasks (drawers, knobs, ...) count their failures as `failed (not a pick-and-place task)`. Each episode also
+records how soft the gripper commands were (the share of |gripper| < 0.5 in LIBERO's ±1 convention), and
+`--binarize-gripper` evaluates the same checkpoint with every gripper command snapped to ±1, as upstream's newer
+LIBERO policies do at inference: the breakdowns side by side say whether soft commands cost grasps.
+
+The episodes are the ones `lerobot-eval --eval.batch_size=1 --seed=<seed>` runs (episode i: seed + i, fixed
+start i), through the same `rollout`, environment and processors.
+
+    python -m benchmarks.libero.failure_breakdown outputs/libero_object_task0/train/checkpoints/last/pretrained_model \\
+        --suite libero_object --tasks 0 --episodes-per-task 20 --output outputs/libero_object_task0/failures.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks import machine
+from benchmarks.libero import libero_env, setup_libero
+from benchmarks.libero.run_libero import EVAL_IMAGE_SIZE, EVAL_SEED
+
+REACH_M = 0.05  # gripper (end-effector site) to the object's body origin
+LIFT_M = 0.03
+NEAR_TARGET_M = 0.10
+SOFT_GRIPPER = 0.5
+SUCCESS = "success"
+NOT_PICK_AND_PLACE = "failed (not a pick-and-place task)"
+
+
+@dataclass
+class Trace:
+    """The simulator's state after the reset and after every step of one episode."""
+
+    eef: list[np.ndarray]
+    object: list[np.ndarray]
+    target: list[np.ndarray]
+    gripper_commands: list[float]
+
+
+def outcome(trace: Trace, success: bool, pick_and_place: bool) -> str:
+    """One outcome per episode (see the module docstring)."""
+    if success:
+        return SUCCESS
+    if not pick_and_place:
+        return NOT_PICK_AND_PLACE
+    eef, obj, target = (np.asarray(x) for x in (trace.eef, trace.object, trace.target))
+    if np.linalg.norm(eef - obj, axis=1).min() > REACH_M:
+        return "never reached the object"
+    lifted = obj[:, 2] > obj[0, 2] + LIFT_M
+    if not lifted.any():
+        return "missed the grasp"
+    if lifted[-1]:
+        return "ran out of time holding it"
+    if np.linalg.norm(obj[-1, :2] - target[-1, :2]) <= NEAR_TARGET_M:
+        return "put it down near the target"
+    return "dropped it elsewhere"
+
+
+def snap_gripper(action: torch.Tensor) -> torch.Tensor:
+    """The actions (B, 7) with the gripper command (last) snapped to ±1: LIBERO's open (-1) or close (+1)."""
+    snapped = action.clone()
+    snapped[:, -1] = torch.where(action[:, -1] >= 0, 1.0, -1.0)
+    return snapped
+
+
+def soft_gripper_share(commands: list[float]) -> float:
+    return float(np.mean(np.abs(commands) < SOFT_GRIPPER)) if commands else 0.0
+
+
+def evaluate_task(
+    checkpoint: Path,
+    suite: str,
+    task_id: int,
+    episodes: int,
+    binarize_gripper: bool,
+    episode_length: int | None = None,
+) -> dict:
+    """`episodes` of one task with their outcomes; `episode_length` (steps) shortens them, e.g. for a test."""
+    from lerobot.envs.configs import LiberoEnv
+    from lerobot.envs.factory import make_env, make_env_pre_post_processors
+    from lerobot.policies.factory import make_pre_post_processors
+    from lerobot.policies.my_policy import MyPolicy
+    from lerobot.scripts.lerobot_eval import rollout
+
+    env_config = LiberoEnv(
+        task=suite,
+        task_ids=[task_id],
+        observation_height=EVAL_IMAGE_SIZE,
+        observation_width=EVAL_IMAGE_SIZE,
+        episode_length=episode_length,
+    )
+    vec = make_env(env_config, n_envs=1)[suite][task_id]
+    policy = MyPolicy.from_pretrained(checkpoint).eval()
+    preprocessor, postprocessor = make_pre_post_processors(policy.config, pretrained_path=str(checkpoint))
+    env_preprocessor, env_postprocessor = make_env_pre_post_processors(env_config, policy.config)
+    outcomes, soft = [], []
+    for episode in range(episodes):
+        trace = Trace([], [], [], [])
+
+        def record_state(env, trace=trace) -> None:
+            scene = libero_env.Scene(env.envs[0])
+            state = libero_env.environment_state(scene).reshape(libero_env.ENVIRONMENT_STATE_SLOTS, 3)
+            trace.eef.append(scene.eef_pos())
+            trace.object.append(state[0])
+            trace.target.append(state[1])
+
+        def act(action: torch.Tensor, trace=trace) -> torch.Tensor:
+            """The postprocessor, then the gripper command recorded (and snapped to ±1 if asked)."""
+            action = postprocessor(action)
+            trace.gripper_commands.append(float(action[0, -1]))
+            return snap_gripper(action) if binarize_gripper else action
+
+        with torch.no_grad():
+            result = rollout(
+                vec,
+                policy,
+                env_preprocessor,
+                env_postprocessor,
+                preprocessor,
+                act,  # type: ignore[arg-type]  # called like the postprocessor pipeline it wraps
+                seeds=[EVAL_SEED + episode],
+                render_callback=record_state,
+            )
+        success = bool(result["success"][0].any())
+        scene = libero_env.Scene(vec.envs[0])  # the simulation exists once the env was reset
+        names = scene.env.parsed_problem["obj_of_interest"]
+        pick_and_place = len(names) >= 2 and names[0] in scene.env.obj_body_id
+        outcomes.append(outcome(trace, success, pick_and_place))
+        soft.append(soft_gripper_share(trace.gripper_commands))
+    vec.close()
+    return {
+        "task": env_config.task,
+        "episodes": episodes,
+        "success_rate": round(outcomes.count(SUCCESS) / episodes, 4),
+        "outcomes": dict(Counter(outcomes)),
+        "per_episode": outcomes,
+        "soft_gripper_share": round(float(np.mean(soft)), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("checkpoint", type=Path, help="a my_policy pretrained_model folder")
+    parser.add_argument("--suite", required=True)
+    parser.add_argument("--tasks", required=True, type=lambda s: [int(t) for t in s.split(",")])
+    parser.add_argument("--episodes-per-task", type=int, default=10)
+    parser.add_argument(
+        "--binarize-gripper", action="store_true", help="snap every gripper command to ±1 before the env"
+    )
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
+
+    tasks = {
+        task_id: evaluate_task(
+            args.checkpoint, args.suite, task_id, args.episodes_per_task, args.binarize_gripper
+        )
+        for task_id in args.tasks
+    }
+    outcomes = sum((Counter(t["outcomes"]) for t in tasks.values()), Counter())
+    machine.write_json(
+        args.output,
+        {
+            "checkpoint": str(args.checkpoint),
+            "suite": args.suite,
+            "seed": EVAL_SEED,
+            "binarize_gripper": args.binarize_gripper,
+            "outcomes": dict(outcomes),
+            "tasks": tasks,
+            **machine.provenance(),
+        },
+    )
+    print(f"{args.output}: {dict(outcomes)}")
+
+
+if __name__ == "__main__":
+    main()

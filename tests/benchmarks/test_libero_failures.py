@@ -1,0 +1,92 @@
+"""The LIBERO failure breakdown: one outcome per episode from the simulator's state, on lerobot-eval's rollouts."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.libero import failure_breakdown, setup_libero
+from benchmarks.libero.failure_breakdown import Trace, outcome
+
+os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
+TABLE_Z, TARGET = 0.9, np.array([0.3, 0.0, 0.9])
+
+
+def trace(object_path: list[tuple[float, float, float]], eef_offset: float = 0.0) -> Trace:
+    """The object following `object_path`, the gripper `eef_offset` m above it, the target fixed."""
+    objects = [np.array(p) for p in object_path]
+    eef = [p + np.array([0.0, 0.0, eef_offset]) for p in objects]
+    return Trace(eef=eef, object=objects, target=[TARGET] * len(objects), gripper_commands=[1.0])
+
+
+@pytest.mark.parametrize(
+    ("path", "eef_offset", "expected"),
+    [
+        ([(0, 0, TABLE_Z)] * 3, 0.2, "never reached the object"),
+        ([(0, 0, TABLE_Z), (0, 0, TABLE_Z + 0.01)], 0.0, "missed the grasp"),
+        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1)], 0.0, "ran out of time holding it"),
+        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1), (0.25, 0, TABLE_Z)], 0.0, "put it down near the target"),
+        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1), (-0.2, 0, TABLE_Z)], 0.0, "dropped it elsewhere"),
+    ],
+)
+def test_each_failure_has_its_outcome(path, eef_offset, expected):
+    assert outcome(trace(path, eef_offset), success=False, pick_and_place=True) == expected
+
+
+def test_success_and_other_tasks():
+    missed = trace([(0, 0, TABLE_Z)] * 3, eef_offset=0.2)
+    assert outcome(missed, success=True, pick_and_place=True) == "success"
+    assert outcome(missed, success=False, pick_and_place=False) == "failed (not a pick-and-place task)"
+
+
+def test_binarizing_snaps_only_the_gripper_command():
+    action = torch.tensor([[0.1, -0.2, 0.3, 0.0, 0.0, 0.5, 0.3], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.01]])
+    snapped = failure_breakdown.snap_gripper(action)
+    assert snapped[:, -1].tolist() == [1.0, -1.0]
+    assert (
+        torch.equal(snapped[:, :-1], action[:, :-1]) and action[0, -1] == 0.3
+    )  # the input is left as it was
+
+
+def test_soft_gripper_share():
+    assert failure_breakdown.soft_gripper_share([1.0, -1.0, 0.2, -0.4]) == 0.5
+    assert failure_breakdown.soft_gripper_share([]) == 0.0
+
+
+@pytest.mark.parametrize("binarize", [False, True])
+def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(tmp_path, binarize):
+    """A real LIBERO episode through lerobot-eval's `rollout` (20 steps): the simulator is read after the reset and
+    every step, the gripper commands are recorded (and snapped to ±1 when asked)."""
+    from my_policy_helpers import SMALL
+
+    from lerobot.configs import FeatureType, PolicyFeature
+    from lerobot.policies.my_policy import MyPolicy, MyPolicyConfig, make_my_policy_pre_post_processors
+    from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
+
+    cameras = [f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2"]
+    config = MyPolicyConfig(
+        input_features={
+            **{key: PolicyFeature(FeatureType.VISUAL, (3, 256, 256)) for key in cameras},
+            OBS_STATE: PolicyFeature(FeatureType.STATE, (8,)),
+        },
+        output_features={ACTION: PolicyFeature(FeatureType.ACTION, (7,))},
+        **SMALL,
+    )
+    stats = {
+        OBS_STATE: {"mean": torch.zeros(8), "std": torch.ones(8)},
+        ACTION: {"mean": torch.zeros(7), "std": torch.full((7,), 0.5)},
+        **{key: {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)} for key in cameras},
+    }
+    torch.manual_seed(0)
+    MyPolicy(config).save_pretrained(tmp_path)
+    for processor in make_my_policy_pre_post_processors(config, stats):
+        processor.save_pretrained(tmp_path)
+
+    result = failure_breakdown.evaluate_task(
+        tmp_path, "libero_object", 0, episodes=1, binarize_gripper=binarize, episode_length=20
+    )
+    assert result["episodes"] == 1 and result["success_rate"] == 0.0
+    (only,) = result["per_episode"]
+    assert only in {"never reached the object", "missed the grasp"}
+    assert 0.0 <= result["soft_gripper_share"] <= 1.0
