@@ -88,3 +88,31 @@ def test_head_is_saved_and_loaded_with_its_size(tmp_path):
         loaded.model.environment_state_head[-1].weight, policy.model.environment_state_head[-1].weight
     )
     assert OBS_STATE in loaded.config.input_features
+
+
+def test_the_token_carries_the_heads_estimate_from_the_cameras_and_trains_only_its_projection():
+    config = make_config(env_state=True, environment_state_loss_weight=1.0, environment_state_token=True)
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.eval()
+    model = policy.model
+    batch = pre(raw_batch(config, batch_size=3))
+    memory, _ = model.encode_observation(batch)
+    cameras = model.memory_norm(torch.cat(model.encode_cameras(batch), dim=1))
+    token = model.memory_norm(model.environment_state_proj(model.environment_state_head(cameras)))
+    torch.testing.assert_close(memory[:, model.n_camera_tokens], token)
+
+    # The flow loss reaches the token's projection but not the head (only the environment-state loss trains it).
+    policy.train()
+    memory, mask = model.encode_observation(batch)
+    actions = batch["action"]
+    x_t, t, step, target = model.flow_targets(actions, batch["action_is_pad"], memory, mask)
+    ((model.velocity(x_t, t, step, memory, mask) - target) ** 2).mean().backward()
+    assert model.environment_state_proj.weight.grad.abs().sum() > 0
+    assert all(p.grad is None or not p.grad.any() for p in model.environment_state_head.parameters())
+
+    # Inference needs no environment state: the estimate comes from the cameras.
+    observation = raw_batch(config, batch_size=1)
+    for key in (OBS_ENV_STATE, "action", "action_is_pad"):
+        observation.pop(key)
+    policy.eval()
+    assert policy.select_action(pre(observation)).shape == (1, config.action_feature.shape[0])

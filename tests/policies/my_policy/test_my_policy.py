@@ -33,6 +33,8 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}, "use_group_norm"),
         ({"n_obs_steps": 2}, "`n_obs_steps` must be 1"),
         ({"shortcut_fraction": 1.0}, "`shortcut_fraction`"),
+        ({"environment_state_loss_weight": -1.0}, "`environment_state_loss_weight` must be >= 0"),
+        ({"environment_state_token": True}, "only trains with `environment_state_loss_weight` > 0"),
     ],
 )
 def test_config_rejects_invalid_values(overrides, message):

@@ -73,6 +73,9 @@ class MyPolicyConfig(PreTrainedConfig):
             write): a head predicts that state from the camera tokens alone, so the backbone must locate the
             objects instead of leaving the camera unused. Inference never reads the key; a dataset without it
             trains as with 0.
+        environment_state_token: With the environment-state head, its estimate (from the cameras, so also at
+            inference) joins the observation tokens: the decoder reads the object positions through one token
+            instead of finding them among the camera tokens.
         rtc_config: Real-Time Chunking at inference (`lerobot.policies.rtc`): with a previous chunk's unexecuted
             actions, each Euler step is guided toward them so consecutive chunks join smoothly. `None`: off.
     """
@@ -120,6 +123,7 @@ class MyPolicyConfig(PreTrainedConfig):
     ema_decay: float = 0.999
 
     environment_state_loss_weight: float = 0.0
+    environment_state_token: bool = False
 
     rtc_config: RTCConfig | None = None
 
@@ -188,6 +192,11 @@ class MyPolicyConfig(PreTrainedConfig):
         if self.environment_state_loss_weight < 0:
             raise ValueError(
                 f"`environment_state_loss_weight` must be >= 0, got {self.environment_state_loss_weight}."
+            )
+        if self.environment_state_token and self.environment_state_loss_weight == 0:
+            raise ValueError(
+                "`environment_state_token` reads the environment-state head, which only trains with "
+                "`environment_state_loss_weight` > 0."
             )
         if not 0 < self.ema_decay < 1:
             raise ValueError(f"`ema_decay` must be in (0, 1), got {self.ema_decay}.")

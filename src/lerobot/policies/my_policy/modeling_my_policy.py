@@ -221,6 +221,7 @@ class MyPolicyModel(nn.Module):
         # feature sits in the image is what the head can use.
         env_state = config.env_state_feature
         self.environment_state_head: nn.Sequential | None = None
+        self.environment_state_proj: nn.Linear | None = None
         if env_state is not None and config.environment_state_loss_weight > 0:
             self.environment_state_head = nn.Sequential(
                 nn.Flatten(),
@@ -228,6 +229,8 @@ class MyPolicyModel(nn.Module):
                 nn.GELU(),
                 nn.Linear(dim, env_state.shape[0]),
             )
+            if config.environment_state_token:
+                self.environment_state_proj = nn.Linear(env_state.shape[0], dim)
 
         self.memory_norm = nn.LayerNorm(dim)
         self.time_proj = Timesteps(dim, flip_sin_to_cos=True, downscale_freq_shift=0)
@@ -256,6 +259,13 @@ class MyPolicyModel(nn.Module):
         """Observation tokens (B, N, D) and their padding mask (B, N), True where a token is padding; the
         first `n_camera_tokens` are the cameras'."""
         tokens = self.encode_cameras(batch)
+        if self.environment_state_proj is not None:
+            # The head's estimate of the object positions, from the cameras alone, as one more token; its
+            # gradient stays out of the head, which only the environment-state loss trains.
+            estimate = cast(nn.Sequential, self.environment_state_head)(
+                self.memory_norm(torch.cat(tokens, dim=1))
+            )
+            tokens.append(self.environment_state_proj(estimate.detach()).unsqueeze(1))
         if self.state_proj is not None:
             tokens.append(self.state_proj(batch[OBS_STATE]).unsqueeze(1))
         memory = torch.cat(tokens, dim=1)
