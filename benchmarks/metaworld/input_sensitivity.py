@@ -18,10 +18,10 @@ from benchmarks.metaworld.diagnostics import Diagnostic
 
 
 def token_groups(policy) -> dict[str, slice]:
-    """Where each input sits in the memory that `MyPolicyModel.encode_observation` builds: camera tokens, then
-    the state token, then the task's text tokens."""
+    """Where each input sits in the memory that `MyPolicyModel.encode_observation` builds: camera tokens (and the
+    environment-state token estimated from them, if any), then the state token, then the task's text tokens."""
     model = policy.model
-    n_camera = model.image_pos.shape[0] * model.image_pos.shape[1]
+    n_camera = model.n_camera_tokens + (model.environment_state_proj is not None)
     groups, end = {"camera": slice(0, n_camera)}, n_camera
     if model.state_proj is not None:
         groups["state"], end = slice(end, end + 1), end + 1

@@ -31,3 +31,12 @@ def test_token_groups_follow_the_memory_layout():
     assert input_sensitivity.token_groups(policy) == {"camera": slice(0, memory.shape[1])}
     with pytest.raises(ValueError, match="even number of frames"):
         input_sensitivity.sensitivity(policy, {"action": torch.zeros(3, 1)})
+
+
+def test_the_environment_state_token_counts_as_camera():
+    """The token is the head's estimate from the cameras: swapping the cameras swaps it too."""
+    config = make_config(env_state=True, environment_state_loss_weight=1.0, environment_state_token=True)
+    policy, pre, _ = make_policy_and_processors(config)
+    groups = input_sensitivity.token_groups(policy)
+    assert groups["camera"] == slice(0, policy.model.n_camera_tokens + 1)
+    assert groups["state"] == slice(policy.model.n_camera_tokens + 1, policy.model.n_camera_tokens + 2)
