@@ -5,7 +5,7 @@ import torch
 from my_policy_helpers import ENV_STATE_DIM, make_config, make_policy_and_processors, raw_batch
 
 from lerobot.policies.my_policy import MyPolicy
-from lerobot.utils.constants import OBS_ENV_STATE, OBS_STATE
+from lerobot.utils.constants import OBS_ENV_STATE
 
 
 def test_loss_adds_the_weighted_error_of_the_state_predicted_from_the_cameras():
@@ -78,16 +78,32 @@ def test_a_training_batch_without_the_environment_state_is_refused():
         policy.forward(batch)
 
 
-def test_head_is_saved_and_loaded_with_its_size(tmp_path):
-    config = make_config(env_state=True, environment_state_loss_weight=1.0)
-    policy, _, _ = make_policy_and_processors(config)
+@pytest.mark.parametrize("token", [False, True])
+def test_a_saved_checkpoint_loads_and_acts_without_the_environment_state(tmp_path, token):
+    """As lerobot-eval runs it: the policy and processors from the checkpoint folder, an env that has no
+    `observation.environment_state`."""
+    from lerobot.policies.factory import make_pre_post_processors
+
+    config = make_config(env_state=True, environment_state_loss_weight=1.0, environment_state_token=token)
+    policy, pre, post = make_policy_and_processors(config)
     policy.save_pretrained(tmp_path)
-    loaded = MyPolicy.from_pretrained(tmp_path)
+    pre.save_pretrained(tmp_path)
+    post.save_pretrained(tmp_path)
+
+    loaded = MyPolicy.from_pretrained(tmp_path).eval()
     assert loaded.model.environment_state_head[-1].out_features == ENV_STATE_DIM
     torch.testing.assert_close(
         loaded.model.environment_state_head[-1].weight, policy.model.environment_state_head[-1].weight
     )
-    assert OBS_STATE in loaded.config.input_features
+    loaded_pre, loaded_post = make_pre_post_processors(loaded.config, pretrained_path=str(tmp_path))
+    observation = raw_batch(config, batch_size=1)
+    for key in (OBS_ENV_STATE, "action", "action_is_pad"):
+        observation.pop(key)
+    torch.manual_seed(0)
+    action = loaded_post(loaded.select_action(loaded_pre(observation)))
+    policy.eval()
+    torch.manual_seed(0)
+    torch.testing.assert_close(action, post(policy.select_action(pre(observation))))
 
 
 def test_the_token_carries_the_heads_estimate_from_the_cameras_and_trains_only_its_projection():
