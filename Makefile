@@ -28,7 +28,7 @@ LIBERO_BINARIZE_GRIPPER ?=
 LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-report libero-check libero-failures libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-eval-held-out libero-report libero-check libero-failures libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -100,6 +100,9 @@ libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (
 
 libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (LIBERO_EVAL_EPISODES per task).
 	$(PY) -m benchmarks.libero.run_libero eval --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
+
+libero-eval-held-out: libero-setup  ## The same checkpoint on starts LIBERO samples from seeds no demo used (LIBERO_EVAL_EPISODES per task).
+	$(PY) -m benchmarks.libero.run_libero eval --held-out-layouts --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
 
 libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
 	$(PY) -m benchmarks.libero.report_libero --suites $(LIBERO_SUITES)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import machine
@@ -22,6 +22,7 @@ from benchmarks.libero.run_libero import (
     REPO,
     LiberoRun,
     add_run_arguments,
+    eval_dir,
     task_names,
     train_launch,
 )
@@ -67,6 +68,14 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
             "per_task": per_task,
         }
         eval_wall += json.loads((out / "eval" / suite / "done.json").read_text())["wall_s"]
+        held_out = eval_dir(replace(run, held_out_layouts=True), suite)
+        if (held_out / "eval_info.json").exists():
+            overall = json.loads((held_out / "eval_info.json").read_text())["overall"]
+            suites[suite]["held_out_layouts"] = {
+                "success_rate": round(overall["pc_success"] / 100, 4),
+                "n_episodes": overall["n_episodes"],
+            }
+            eval_wall += json.loads((held_out / "done.json").read_text())["wall_s"]
     kept = {
         suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
         for suite in run.suites
@@ -99,14 +108,26 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
 
 
 def results_table(results: dict) -> str:
+    """Success per suite on the fixed starts and, where evaluated, on held-out layouts."""
+    suites = results["suites"]
+    held_out = any("held_out_layouts" in s for s in suites.values())
+
+    def held_out_cell(suite: dict) -> str:
+        if not held_out:
+            return ""
+        cell = suite.get("held_out_layouts")
+        return f" {100 * cell['success_rate']:.1f} ({cell['n_episodes']}) |" if cell else " not run |"
+
     rows = "\n".join(
-        f"| {suite} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |"
-        for suite, s in results["suites"].items()
+        f"| {name} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |{held_out_cell(s)}"
+        for name, s in suites.items()
     )
+    header = "| Suite | Success (%) | Episodes |" + (" Held-out layouts (%, episodes) |" if held_out else "")
+    rule = "|---|---|---|" + ("---|" if held_out else "")
     return (
-        f"| Suite | Success (%) | Episodes |\n|---|---|---|\n{rows}\n"
+        f"{header}\n{rule}\n{rows}\n"
         f"| **Average** | **{100 * results['average']:.1f}** | "
-        f"{sum(s['n_episodes'] for s in results['suites'].values())} |"
+        f"{sum(s['n_episodes'] for s in suites.values())} |" + (" |" if held_out else "")
     )
 
 

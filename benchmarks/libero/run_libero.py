@@ -6,7 +6,8 @@ are evaluated the same way: one model, the task sentence tells the tasks apart),
 run. Every stage is resumable and skips what is already done:
 
     train    merge the suites' datasets (data/libero/<suite>) and run `lerobot-train`, or `--resume` it
-    eval     `lerobot-eval --env.type=libero` per suite on LIBERO's fixed initial states
+    eval     `lerobot-eval --env.type=libero` per suite on LIBERO's fixed initial states, or with
+             `--held-out-layouts` on starts LIBERO's placement samplers draw from seeds no demonstration used
 
     python -m benchmarks.libero.run_libero train --suites libero_object,libero_spatial --steps 20000
     python -m benchmarks.libero.run_libero eval --suites libero_object,libero_spatial --episodes-per-task 10
@@ -54,6 +55,7 @@ class LiberoRun:
     episodes_per_task: int = 10
     eval_batch_size: int = 2  # parallel envs per task in lerobot-eval
     extra: list[str] = field(default_factory=list)  # passed on to lerobot-train / lerobot-eval
+    held_out_layouts: bool = False  # evaluate on sampled starts no demonstration had, not the fixed ones
 
     def __post_init__(self):
         if self.nproc < 1 or self.batch_size % self.nproc:
@@ -157,7 +159,7 @@ def evaluate(run: LiberoRun) -> None:
     if not step:
         raise SystemExit(f"no checkpoint under {run.train_dir}: run the `train` stage first")
     for suite in run.suites:
-        result = out / "eval" / suite
+        result = eval_dir(run, suite)
         wanted = {
             "checkpoint_step": step,
             "episodes_per_task": run.episodes_per_task,
@@ -171,6 +173,9 @@ def evaluate(run: LiberoRun) -> None:
             f"--env.observation_height={EVAL_IMAGE_SIZE}",
             f"--env.observation_width={EVAL_IMAGE_SIZE}",
             *([f"--env.task_ids={run.tasks}"] if run.tasks else []),
+            # Starts drawn by LIBERO's placement samplers from lerobot-eval's seeds (1000 + episode), which no
+            # demonstration used (record_demos' seeds start at 100000), instead of the suite's fixed starts.
+            *(["--env.init_states=false"] if run.held_out_layouts else []),
         ]
         command = machine.lerobot_eval_command(
             machine.last_checkpoint(run.train_dir),
@@ -181,8 +186,14 @@ def evaluate(run: LiberoRun) -> None:
             result,
             run.extra,
         )
-        if not machine.run_unless_done(command, out / f"eval_{suite}.log", result, wanted):
+        log = out / f"{result.parent.name}_{suite}.log"
+        if not machine.run_unless_done(command, log, result, wanted):
             print(f"eval: {suite} already evaluated at step {step}")
+
+
+def eval_dir(run: LiberoRun, suite: str) -> Path:
+    """Where `lerobot-eval` writes a suite's evaluation: the fixed starts', or the held-out layouts'."""
+    return run.out / ("eval_held_out_layouts" if run.held_out_layouts else "eval") / suite
 
 
 def task_names(suite: str) -> list[str]:
@@ -230,6 +241,11 @@ def main() -> None:
     parser.add_argument("--save-freq", type=int, default=defaults.save_freq)
     parser.add_argument("--log-freq", type=int, default=defaults.log_freq)
     parser.add_argument("--episodes-per-task", type=int, default=defaults.episodes_per_task)
+    parser.add_argument(
+        "--held-out-layouts",
+        action="store_true",
+        help="eval: starts sampled by LIBERO's placement samplers from seeds no demonstration used",
+    )
     args, extra = parser.parse_known_args()
     passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval.")}[args.stage]
     if any(not option.startswith(passed_on) for option in extra):

@@ -68,3 +68,32 @@ def test_mdx_without_markers_is_refused():
 def test_a_run_that_cannot_be_launched_is_refused(settings, message):
     with pytest.raises(ValueError, match=message):
         run_libero.LiberoRun(**settings)
+
+
+def test_held_out_layouts_get_their_own_column():
+    results = {**RESULTS, "suites": {name: dict(suite) for name, suite in RESULTS["suites"].items()}}
+    results["suites"]["libero_object"]["held_out_layouts"] = {"success_rate": 0.85, "n_episodes": 100}
+    table = report_libero.results_table(results)
+    assert table.splitlines()[0] == "| Suite | Success (%) | Episodes | Held-out layouts (%, episodes) |"
+    assert "| libero_object | 92.0 | 100 | 85.0 (100) |" in table
+    assert "| libero_spatial | 80.0 | 100 | not run |" in table
+    assert "Held-out" not in report_libero.results_table(RESULTS)
+
+
+@pytest.mark.parametrize("held_out", [False, True])
+def test_held_out_layouts_are_evaluated_from_sampled_starts_into_their_own_folder(
+    tmp_path, monkeypatch, held_out
+):
+    run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, held_out_layouts=held_out)
+    ran = []
+    monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: 100)
+    monkeypatch.setattr(
+        run_libero.machine,
+        "run_unless_done",
+        lambda command, log, folder, wanted: ran.append((command, folder)),
+    )
+    run_libero.evaluate(run)
+    ((command, folder),) = ran
+    assert ("--env.init_states=false" in command) == held_out
+    assert "--seed=1000" in command and "--env.task=libero_object" in command
+    assert folder == tmp_path / ("eval_held_out_layouts" if held_out else "eval") / "libero_object"
