@@ -28,7 +28,7 @@ LIBERO_BINARIZE_GRIPPER ?=
 LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
-.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-eval-held-out libero-report libero-check libero-failures libero-publish
+.PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-eval-held-out libero-report libero-check libero-failures libero-grounding libero-publish
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -117,6 +117,11 @@ libero-failures: libero-setup  ## Why the check's checkpoint fails: an outcome p
 		--suite $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --episodes-per-task $(LIBERO_CHECK_EPISODES) \
 		$(if $(LIBERO_BINARIZE_GRIPPER),--binarize-gripper) \
 		--output benchmarks/results/$(LIBERO_SUITE)_tasks$(LIBERO_TASK)_failures$(if $(LIBERO_BINARIZE_GRIPPER),_binarized_gripper).json
+
+libero-grounding: libero-setup  ## Language grounding of the LIBERO checkpoint: each task told another task's sentence (LIBERO_SUITE, LIBERO_EVAL_EPISODES).
+	$(PY) -m benchmarks.libero.failure_breakdown outputs/libero/train/checkpoints/last/pretrained_model --swap-instruction \
+		--suite $(LIBERO_SUITE) --tasks 0,1,2,3,4,5,6,7,8,9 --episodes-per-task $(LIBERO_EVAL_EPISODES) \
+		--output benchmarks/results/libero_grounding_$(LIBERO_SUITE).json
 
 libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
 	HF_HUB_OFFLINE=0 $(PY) -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero

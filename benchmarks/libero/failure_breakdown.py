@@ -16,6 +16,10 @@ records how soft the gripper commands were (the share of |gripper| < 0.5 in LIBE
 `--binarize-gripper` evaluates the same checkpoint with every gripper command snapped to ±1, as upstream's newer
 LIBERO policies do at inference: the breakdowns side by side say whether soft commands cost grasps.
 
+`--swap-instruction` checks language grounding: the policy is told another task's sentence, one that names another
+object of the same scene, and each episode records which object it picked up (the one lifted highest, if any rose
+`LIFT_M`): the named one, the task's own, another one, or nothing. A policy that reads the sentence follows it.
+
 The episodes are the ones `lerobot-eval --eval.batch_size=1 --seed=<seed>` runs (episode i: seed + i, fixed
 start i), through the same `rollout`, environment and processors.
 
@@ -28,7 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +58,7 @@ class Trace:
     object: list[np.ndarray]
     target: list[np.ndarray]
     gripper_commands: list[float]
+    heights: list[dict[str, float]] = field(default_factory=list)  # every movable object's
 
 
 def outcome(trace: Trace, success: bool, pick_and_place: bool) -> str:
@@ -75,6 +80,29 @@ def outcome(trace: Trace, success: bool, pick_and_place: bool) -> str:
     return "dropped it elsewhere"
 
 
+def picked_object(trace: Trace) -> str | None:
+    """The object lifted highest above where it started, if any rose `LIFT_M`."""
+    rise = {
+        name: max(step[name] for step in trace.heights) - trace.heights[0][name] for name in trace.heights[0]
+    }
+    name = max(rise, key=rise.__getitem__, default=None)
+    return name if name is not None and rise[name] > LIFT_M else None
+
+
+def swapped_instruction(suite: str, task_id: int, scene_objects: set[str]) -> tuple[str, str]:
+    """The instruction of another task of the suite whose object to move is also in this task's scene, and that
+    object: the sentence to give the policy instead of its own."""
+    from libero.libero import benchmark
+    from libero.libero.envs.bddl_utils import robosuite_parse_problem
+
+    tasks = benchmark.get_benchmark_dict()[suite]()
+    for other in range(tasks.n_tasks):
+        named = robosuite_parse_problem(tasks.get_task_bddl_file_path(other))["obj_of_interest"][0]
+        if other != task_id and named in scene_objects:
+            return tasks.get_task(other).language, named
+    raise SystemExit(f"no other task of {suite} names an object of task {task_id}'s scene")
+
+
 def snap_gripper(action: torch.Tensor) -> torch.Tensor:
     """The actions (B, 7) with the gripper command (last) snapped to ±1: LIBERO's open (-1) or close (+1)."""
     snapped = action.clone()
@@ -91,10 +119,13 @@ def evaluate_task(
     suite: str,
     task_id: int,
     episodes: int,
-    binarize_gripper: bool,
+    binarize_gripper: bool = False,
+    swap_instruction: bool = False,
     episode_length: int | None = None,
 ) -> dict:
-    """`episodes` of one task with their outcomes; `episode_length` (steps) shortens them, e.g. for a test."""
+    """`episodes` of one task with their outcomes; `episode_length` (steps) shortens them, e.g. for a test. With
+    `swap_instruction`, the policy is told another task's sentence naming another object of the same scene, and
+    each episode says which object it picked up."""
     from lerobot.envs.configs import LiberoEnv
     from lerobot.envs.factory import make_env, make_env_pre_post_processors
     from lerobot.policies.factory import make_pre_post_processors
@@ -112,16 +143,27 @@ def evaluate_task(
     policy = MyPolicy.from_pretrained(checkpoint).eval()
     preprocessor, postprocessor = make_pre_post_processors(policy.config, pretrained_path=str(checkpoint))
     env_preprocessor, env_postprocessor = make_env_pre_post_processors(env_config, policy.config)
-    outcomes, soft = [], []
+    env = vec.envs[0]
+    env._ensure_env()  # builds the simulation without a reset, which would move on to the next fixed start
+    scene_env = libero_env.Scene(env).env
+    original, movable = scene_env.parsed_problem["obj_of_interest"], set(scene_env.objects_dict)
+    pick_and_place = len(original) >= 2 and original[0] in scene_env.obj_body_id
+    grounding = {}
+    if swap_instruction:
+        instruction, named = swapped_instruction(suite, task_id, movable - {original[0]})
+        env.task_description = instruction  # what lerobot-eval's rollout gives the policy as `task`
+        grounding = {"instruction": instruction, "named_object": named, "task_object": original[0]}
+    outcomes, soft, picked = [], [], []
     for episode in range(episodes):
         trace = Trace([], [], [], [])
 
-        def record_state(env, trace=trace) -> None:
-            scene = libero_env.Scene(env.envs[0])
+        def record_state(vector_env, trace=trace) -> None:
+            scene = libero_env.Scene(vector_env.envs[0])
             state = libero_env.environment_state(scene).reshape(libero_env.ENVIRONMENT_STATE_SLOTS, 3)
             trace.eef.append(scene.eef_pos())
             trace.object.append(state[0])
             trace.target.append(state[1])
+            trace.heights.append({name: float(scene.body_pos(name)[2]) for name in movable})
 
         def act(action: torch.Tensor, trace=trace) -> torch.Tensor:
             """The postprocessor, then the gripper command recorded (and snapped to ±1 if asked)."""
@@ -141,13 +183,11 @@ def evaluate_task(
                 render_callback=record_state,
             )
         success = bool(result["success"][0].any())
-        scene = libero_env.Scene(vec.envs[0])  # the simulation exists once the env was reset
-        names = scene.env.parsed_problem["obj_of_interest"]
-        pick_and_place = len(names) >= 2 and names[0] in scene.env.obj_body_id
         outcomes.append(outcome(trace, success, pick_and_place))
         soft.append(soft_gripper_share(trace.gripper_commands))
+        picked.append(picked_object(trace))
     vec.close()
-    return {
+    result = {
         "task": env_config.task,
         "episodes": episodes,
         "success_rate": round(outcomes.count(SUCCESS) / episodes, 4),
@@ -155,6 +195,14 @@ def evaluate_task(
         "per_episode": outcomes,
         "soft_gripper_share": round(float(np.mean(soft)), 4),
     }
+    if grounding:
+        which = {
+            grounding["named_object"]: "the named object",
+            grounding["task_object"]: "the task's own object",
+        }
+        choices = [which.get(name, "another object") if name else "nothing" for name in picked]
+        result["language_grounding"] = {**grounding, "picked": dict(Counter(choices))}
+    return result
 
 
 def main() -> None:
@@ -168,13 +216,23 @@ def main() -> None:
     parser.add_argument(
         "--binarize-gripper", action="store_true", help="snap every gripper command to ±1 before the env"
     )
+    parser.add_argument(
+        "--swap-instruction",
+        action="store_true",
+        help="tell the policy another task's sentence naming another object of the scene; report what it picks",
+    )
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
 
     tasks = {
         task_id: evaluate_task(
-            args.checkpoint, args.suite, task_id, args.episodes_per_task, args.binarize_gripper
+            args.checkpoint,
+            args.suite,
+            task_id,
+            args.episodes_per_task,
+            args.binarize_gripper,
+            args.swap_instruction,
         )
         for task_id in args.tasks
     }
@@ -186,6 +244,7 @@ def main() -> None:
             "suite": args.suite,
             "seed": EVAL_SEED,
             "binarize_gripper": args.binarize_gripper,
+            "swap_instruction": args.swap_instruction,
             "outcomes": dict(outcomes),
             "tasks": tasks,
             **machine.provenance(),

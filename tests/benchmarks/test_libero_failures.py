@@ -49,6 +49,14 @@ def test_binarizing_snaps_only_the_gripper_command():
     )  # the input is left as it was
 
 
+def test_the_picked_object_is_the_one_lifted_highest():
+    still = {"soup": 0.9, "cheese": 0.9}
+    lifted = Trace([], [], [], [], heights=[still, {"soup": 0.92, "cheese": 0.98}, still])
+    assert failure_breakdown.picked_object(lifted) == "cheese"
+    nudged = Trace([], [], [], [], heights=[still, {"soup": 0.92, "cheese": 0.91}])
+    assert failure_breakdown.picked_object(nudged) is None
+
+
 def test_soft_gripper_share():
     assert failure_breakdown.soft_gripper_share([1.0, -1.0, 0.2, -0.4]) == 0.5
     assert failure_breakdown.soft_gripper_share([]) == 0.0
@@ -84,9 +92,22 @@ def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(tmp_path, binar
         processor.save_pretrained(tmp_path)
 
     result = failure_breakdown.evaluate_task(
-        tmp_path, "libero_object", 0, episodes=1, binarize_gripper=binarize, episode_length=20
+        tmp_path,
+        "libero_object",
+        0,
+        episodes=1,
+        binarize_gripper=binarize,
+        swap_instruction=binarize,  # one run with each option on
+        episode_length=20,
     )
     assert result["episodes"] == 1 and result["success_rate"] == 0.0
+    if binarize:
+        grounding = result["language_grounding"]
+        assert (
+            grounding["task_object"] == "alphabet_soup_1" and grounding["named_object"] != "alphabet_soup_1"
+        )
+        assert grounding["named_object"].split("_")[0] in grounding["instruction"].replace(" ", "_")
+        assert sum(grounding["picked"].values()) == 1
     (only,) = result["per_episode"]
     assert only in {"never reached the object", "missed the grasp"}
     assert 0.0 <= result["soft_gripper_share"] <= 1.0
