@@ -42,7 +42,7 @@ def estimate(policy, preprocessor, batch: dict) -> np.ndarray:
 
 def in_simulator_units(normalized: torch.Tensor, preprocessor) -> np.ndarray:
     """Environment states (B, 9) with the preprocessor's mean-std normalization undone."""
-    (normalizer,) = [step for step in preprocessor.steps if hasattr(step, "_tensor_stats")]
+    (normalizer,) = (step for step in preprocessor.steps if hasattr(step, "_tensor_stats"))
     stats = normalizer._tensor_stats[OBS_ENV_STATE]
     return (normalized * (stats["std"] + normalizer.eps) + stats["mean"]).numpy()
 
