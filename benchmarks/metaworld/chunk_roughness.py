@@ -40,7 +40,7 @@ def chunk_roughness(policy, batch: dict, seed: int = 0) -> dict[str, float]:
 
 def main() -> None:
     diagnostic, frames = Diagnostic.from_command_line(__doc__, "frames", 128)
-    policy, batch = diagnostic.load_frames(frames)
+    policy, _, batch = diagnostic.load_frames(frames)
     fields = {
         "frames": len(batch["action"]),
         "num_inference_steps": policy.config.num_inference_steps,

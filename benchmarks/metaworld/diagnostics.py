@@ -42,8 +42,8 @@ class Diagnostic:
         return cls(args.checkpoint, args.dataset_root, args.seed, args.output), getattr(args, frames_option)
 
     def load_frames(self, n_frames: int) -> tuple:
-        """The policy (eval mode) and `n_frames` random frames of the dataset, preprocessed for it, with their
-        demonstrated action chunks."""
+        """The policy (eval mode), its preprocessor, and `n_frames` random frames of the dataset preprocessed by
+        it, with their demonstrated action chunks."""
         from torch.utils.data import default_collate
 
         from lerobot.datasets import LeRobotDatasetMetadata
@@ -61,7 +61,7 @@ class Diagnostic:
             delta_timestamps={"action": [i / fps for i in policy.config.action_delta_indices]},
         )
         frames = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n_frames]
-        return policy, preprocessor(default_collate([dataset[i] for i in frames.tolist()]))
+        return policy, preprocessor, preprocessor(default_collate([dataset[i] for i in frames.tolist()]))
 
     def write_result(self, fields: dict, measured: str) -> None:
         """Write the diagnostic's JSON (with where it ran) and print its `measured` entry."""

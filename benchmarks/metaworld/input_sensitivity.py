@@ -55,7 +55,7 @@ def sensitivity(policy, batch: dict, seed: int = 0) -> dict[str, float]:
 
 def main() -> None:
     diagnostic, pairs = Diagnostic.from_command_line(__doc__, "pairs", 64)
-    policy, batch = diagnostic.load_frames(2 * pairs)
+    policy, _, batch = diagnostic.load_frames(2 * pairs)
     fields = {
         "pairs": len(batch["action"]) // 2,
         "relative_velocity_change": sensitivity(policy, batch, diagnostic.seed),

@@ -86,10 +86,7 @@ def main() -> None:
     args = parser.parse_args()
 
     diagnostic = Diagnostic(args.checkpoint, args.dataset_root, 0, args.output)
-    policy, batch = diagnostic.load_frames(args.frames)
-    from lerobot.policies.factory import make_pre_post_processors
-
-    preprocessor, _ = make_pre_post_processors(policy.config, pretrained_path=str(args.checkpoint))
+    policy, preprocessor, batch = diagnostic.load_frames(args.frames)
     demonstrated = in_simulator_units(batch[OBS_ENV_STATE], preprocessor)
     on_starts = evaluation_starts(policy, preprocessor, args.task, args.seed, args.episodes)
     fields = {
