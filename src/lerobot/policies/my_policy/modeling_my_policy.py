@@ -217,8 +217,8 @@ class MyPolicyModel(nn.Module):
             self.pretrained_text_encoder = encoder.requires_grad_(False).eval()
             self.text_proj = nn.Linear(encoder.config.hidden_size, dim)
 
-        # Training only: the simulator's object positions read from the camera tokens, flattened so that where a
-        # feature sits in the image is what the head can use.
+        # The simulator's object positions read from the camera tokens, flattened so that where a feature sits in
+        # the image is what the head can use: trained where a dataset has them, read at inference only by the token.
         env_state = config.env_state_feature
         self.environment_state_head: nn.Sequential | None = None
         self.environment_state_proj: nn.Linear | None = None
