@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+    from lerobot.configs import PreTrainedConfig
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -53,6 +54,15 @@ def provenance(*paths: Path) -> dict[str, str]:
 def trainable_params(policy: "torch.nn.Module") -> int:
     """Parameters the optimizer trains: an EMA copy of the weights and frozen encoders are not counted."""
     return sum(p.numel() for p in policy.parameters() if p.requires_grad)
+
+
+def policy_options(config: "PreTrainedConfig") -> dict:
+    """The policy options a checkpoint was trained with that differ from its type's defaults (base-class fields
+    such as features and device aside): what tells an ablation cell from the default one."""
+    default = type(config)()
+    own = type(config).__annotations__
+    options = {name: getattr(config, name) for name in own if getattr(config, name) != getattr(default, name)}
+    return json.loads(json.dumps(options, default=lambda value: dataclasses.asdict(value)))
 
 
 def settings_from_args[T](

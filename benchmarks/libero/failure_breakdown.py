@@ -21,7 +21,8 @@ object of the same scene, and each episode records which object it picked up (th
 `LIFT_M`): the named one, the task's own, another one, or nothing. A policy that reads the sentence follows it.
 
 The episodes are the ones `lerobot-eval --eval.batch_size=1 --seed=<seed>` runs (episode i: seed + i, fixed
-start i), through the same `rollout`, environment and processors.
+start i), through the same `rollout`, environment and processors, split over `--workers` processes. Each episode
+also records where its object and target started.
 
     python -m benchmarks.libero.failure_breakdown outputs/libero_object_task0/train/checkpoints/last/pretrained_model \\
         --suite libero_object --tasks 0 --episodes-per-task 20 --output outputs/libero_object_task0/failures.json
@@ -122,10 +123,11 @@ def evaluate_task(
     binarize_gripper: bool = False,
     swap_instruction: bool = False,
     episode_length: int | None = None,
+    first_episode: int = 0,
 ) -> dict:
-    """`episodes` of one task with their outcomes; `episode_length` (steps) shortens them, e.g. for a test. With
-    `swap_instruction`, the policy is told another task's sentence naming another object of the same scene, and
-    each episode says which object it picked up."""
+    """Episodes `first_episode`, ... of one task (`episodes` of them) with their outcomes; `episode_length`
+    (steps) shortens them, e.g. for a test. With `swap_instruction`, the policy is told another task's sentence
+    naming another object of the same scene, and each episode says which object it picked up."""
     from lerobot.envs.configs import LiberoEnv
     from lerobot.envs.factory import make_env, make_env_pre_post_processors
     from lerobot.policies.factory import make_pre_post_processors
@@ -145,6 +147,7 @@ def evaluate_task(
     env_preprocessor, env_postprocessor = make_env_pre_post_processors(env_config, policy.config)
     env = vec.envs[0]
     env._ensure_env()  # builds the simulation without a reset, which would move on to the next fixed start
+    env.init_state_id = first_episode  # lerobot-eval's episode i starts from fixed start i
     scene_env = libero_env.Scene(env).env
     original, movable = scene_env.parsed_problem["obj_of_interest"], set(scene_env.objects_dict)
     pick_and_place = len(original) >= 2 and original[0] in scene_env.obj_body_id
@@ -153,8 +156,8 @@ def evaluate_task(
         instruction, named = swapped_instruction(suite, task_id, movable - {original[0]})
         env.task_description = instruction  # what lerobot-eval's rollout gives the policy as `task`
         grounding = {"instruction": instruction, "named_object": named, "task_object": original[0]}
-    outcomes, soft, picked = [], [], []
-    for episode in range(episodes):
+    outcomes, soft, picked, starts = [], [], [], []
+    for episode in range(first_episode, first_episode + episodes):
         trace = Trace([], [], [], [])
 
         def record_state(vector_env, trace=trace) -> None:
@@ -186,14 +189,37 @@ def evaluate_task(
         outcomes.append(outcome(trace, success, pick_and_place))
         soft.append(soft_gripper_share(trace.gripper_commands))
         picked.append(picked_object(trace))
+        starts.append(
+            {
+                name: [round(float(x), 4) for x in xyz[0]]
+                for name, xyz in (("object", trace.object), ("target", trace.target))
+            }
+        )
     vec.close()
+    return task_result(env_config.task, grounding, outcomes, soft, picked, starts)
+
+
+def task_result(
+    task: str,
+    grounding: dict,
+    outcomes: list[str],
+    soft: list[float],
+    picked: list[str | None],
+    starts: list[dict[str, list[float]]],
+) -> dict:
+    """One task's results from its episodes' outcomes, soft-gripper shares, picked objects and where the object
+    and its target started (kept per episode, so the results of several workers' episodes merge, and a failure can be traced to
+    its start)."""
     result = {
-        "task": env_config.task,
-        "episodes": episodes,
-        "success_rate": round(outcomes.count(SUCCESS) / episodes, 4),
+        "task": task,
+        "episodes": len(outcomes),
+        "success_rate": round(outcomes.count(SUCCESS) / len(outcomes), 4),
         "outcomes": dict(Counter(outcomes)),
         "per_episode": outcomes,
         "soft_gripper_share": round(float(np.mean(soft)), 4),
+        "per_episode_soft_gripper_share": soft,
+        "per_episode_picked": picked,
+        "per_episode_start": starts,
     }
     if grounding:
         which = {
@@ -203,6 +229,47 @@ def evaluate_task(
         choices = [which.get(name, "another object") if name else "nothing" for name in picked]
         result["language_grounding"] = {**grounding, "picked": dict(Counter(choices))}
     return result
+
+
+def merged(parts: list[dict]) -> dict:
+    """One task's result from the results of consecutive runs of its episodes, in episode order."""
+    grounding = {k: v for k, v in parts[0].get("language_grounding", {}).items() if k != "picked"}
+    return task_result(
+        parts[0]["task"],
+        grounding,
+        [outcome for part in parts for outcome in part["per_episode"]],
+        [share for part in parts for share in part["per_episode_soft_gripper_share"]],
+        [name for part in parts for name in part["per_episode_picked"]],
+        [start for part in parts for start in part["per_episode_start"]],
+    )
+
+
+def evaluate_tasks(
+    checkpoint: Path, suite: str, task_ids: list[int], episodes: int, workers: int, **options
+) -> dict[int, dict]:
+    """Every task's episodes, split into consecutive runs over `workers` processes (one thread each: a LIBERO
+    step and a small policy keep one core busy, so two processes finish in about half the time)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    runs = [
+        (task_id, int(chunk[0]), len(chunk))
+        for task_id in task_ids
+        for chunk in np.array_split(np.arange(episodes), workers)
+        if len(chunk)
+    ]
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=torch.set_num_threads, initargs=(1,)
+    ) as pool:
+        futures = [
+            pool.submit(evaluate_task, checkpoint, suite, task_id, n, first_episode=int(first), **options)
+            for task_id, first, n in runs
+        ]
+        parts = [future.result() for future in futures]
+    return {
+        task_id: merged([part for (t, _, _), part in zip(runs, parts, strict=True) if t == task_id])
+        for task_id in task_ids
+    }
 
 
 def main() -> None:
@@ -221,21 +288,22 @@ def main() -> None:
         action="store_true",
         help="tell the policy another task's sentence naming another object of the scene; report what it picks",
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes the episodes are split over (one thread each)"
+    )
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
 
-    tasks = {
-        task_id: evaluate_task(
-            args.checkpoint,
-            args.suite,
-            task_id,
-            args.episodes_per_task,
-            args.binarize_gripper,
-            args.swap_instruction,
-        )
-        for task_id in args.tasks
-    }
+    tasks = evaluate_tasks(
+        args.checkpoint,
+        args.suite,
+        args.tasks,
+        args.episodes_per_task,
+        args.workers,
+        binarize_gripper=args.binarize_gripper,
+        swap_instruction=args.swap_instruction,
+    )
     outcomes = sum((Counter(t["outcomes"]) for t in tasks.values()), Counter())
     machine.write_json(
         args.output,

@@ -99,6 +99,7 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
         "train_processes": nproc,
         "seed": cfg.seed,
         "params": machine.trainable_params(policy),
+        "policy_options": machine.policy_options(policy.config),
         "train_wall_s": json.loads((run.train_dir / "wall_s.json").read_text())["wall_s"],
         "eval_seed": EVAL_SEED,
         "suites": suites,

@@ -11,6 +11,7 @@ from benchmarks.libero.failure_breakdown import Trace, outcome
 
 os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
 TABLE_Z, TARGET = 0.9, np.array([0.3, 0.0, 0.9])
+START = {"object": [0.0, 0.0, TABLE_Z], "target": TARGET.tolist()}
 
 
 def trace(object_path: list[tuple[float, float, float]], eef_offset: float = 0.0) -> Trace:
@@ -62,16 +63,33 @@ def test_soft_gripper_share():
     assert failure_breakdown.soft_gripper_share([]) == 0.0
 
 
-@pytest.mark.parametrize("binarize", [False, True])
-def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(tmp_path, binarize):
-    """A real LIBERO episode through lerobot-eval's `rollout` (20 steps): the simulator is read after the reset and
-    every step, the gripper commands are recorded (and snapped to ±1 when asked)."""
+def test_results_of_consecutive_runs_merge_in_episode_order():
+    first = failure_breakdown.task_result("t", {}, ["success"], [0.0], ["soup"], [START])
+    second = failure_breakdown.task_result(
+        "t", {}, ["missed the grasp", "success"], [0.5, 0.25], [None, "soup"], [START, START]
+    )
+    whole = failure_breakdown.task_result(
+        "t",
+        {},
+        ["success", "missed the grasp", "success"],
+        [0.0, 0.5, 0.25],
+        ["soup", None, "soup"],
+        [START, START, START],
+    )
+    assert failure_breakdown.merged([first, second]) == whole
+    assert whole["success_rate"] == 0.6667 and whole["soft_gripper_share"] == 0.25
+
+
+@pytest.fixture(scope="module")
+def untrained_checkpoint(tmp_path_factory):
+    """An untrained my_policy saved as lerobot-train saves one, for LIBERO's two 256² cameras and 8-D state."""
     from my_policy_helpers import SMALL
 
     from lerobot.configs import FeatureType, PolicyFeature
     from lerobot.policies.my_policy import MyPolicy, MyPolicyConfig, make_my_policy_pre_post_processors
     from lerobot.utils.constants import ACTION, OBS_IMAGES, OBS_STATE
 
+    path = tmp_path_factory.mktemp("checkpoint")
     cameras = [f"{OBS_IMAGES}.image", f"{OBS_IMAGES}.image2"]
     config = MyPolicyConfig(
         input_features={
@@ -87,12 +105,18 @@ def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(tmp_path, binar
         **{key: {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)} for key in cameras},
     }
     torch.manual_seed(0)
-    MyPolicy(config).save_pretrained(tmp_path)
+    MyPolicy(config).save_pretrained(path)
     for processor in make_my_policy_pre_post_processors(config, stats):
-        processor.save_pretrained(tmp_path)
+        processor.save_pretrained(path)
+    return path
 
+
+@pytest.mark.parametrize("binarize", [False, True])
+def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(untrained_checkpoint, binarize):
+    """A real LIBERO episode through lerobot-eval's `rollout` (20 steps): the simulator is read after the reset and
+    every step, the gripper commands are recorded (and snapped to ±1 when asked)."""
     result = failure_breakdown.evaluate_task(
-        tmp_path,
+        untrained_checkpoint,
         "libero_object",
         0,
         episodes=1,
@@ -111,3 +135,18 @@ def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(tmp_path, binar
     (only,) = result["per_episode"]
     assert only in {"never reached the object", "missed the grasp"}
     assert 0.0 <= result["soft_gripper_share"] <= 1.0
+
+
+def test_episodes_split_over_workers_start_where_lerobot_eval_starts_them(untrained_checkpoint):
+    """Two processes running one episode each start from LIBERO's fixed starts 0 and 1, as one process running
+    both (and lerobot-eval's episodes 0 and 1) does. (Every fixed start of this task has the soup at the same
+    place; the basket moves.)"""
+    one = failure_breakdown.evaluate_task(
+        untrained_checkpoint, "libero_object", 0, episodes=2, episode_length=1
+    )
+    split = failure_breakdown.evaluate_tasks(
+        untrained_checkpoint, "libero_object", [0], episodes=2, workers=2, episode_length=1
+    )[0]
+    starts = one["per_episode_start"]
+    assert starts[0] != starts[1]
+    assert split["per_episode_start"] == starts and split["episodes"] == 2

@@ -177,3 +177,17 @@ def test_fresh_and_resumed_training_run_under_the_launcher(tmp_path):
         machine.train_or_resume(fresh, train_dir, 100, log, ["--max_per_run=60"], launcher=[str(launcher)])
     assert machine.trained_steps(train_dir) == 100
     assert log.read_text().count(f"launched {script}") == 2
+
+
+def test_a_cell_names_the_policy_options_it_changed_from_the_defaults():
+    from lerobot.policies.my_policy import MyPolicyConfig
+    from lerobot.policies.rtc.configuration_rtc import RTCConfig
+
+    assert machine.policy_options(MyPolicyConfig()) == {}
+    changed = MyPolicyConfig(
+        environment_state_loss_weight=1.0, resize_shape=(96, 96), rtc_config=RTCConfig(execution_horizon=4)
+    )
+    options = machine.policy_options(changed)
+    assert set(options) == {"environment_state_loss_weight", "resize_shape", "rtc_config"}
+    assert options["resize_shape"] == [96, 96] and options["rtc_config"]["execution_horizon"] == 4
+    assert json.loads(json.dumps(options)) == options  # what the results file stores
