@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+
     from lerobot.configs import PreTrainedConfig
 
 REPO = Path(__file__).resolve().parents[1]

@@ -28,7 +28,10 @@ from benchmarks.libero.run_libero import (
 )
 
 RESULTS = REPO / "benchmarks" / "results" / "libero.json"
+CHECK_ABLATIONS = RESULTS.parent / "libero_ablations"  # one-task checks with options changed
 MDX_START, MDX_END = "<!-- libero-results:start -->", "<!-- libero-results:end -->"
+CHECKS_START, CHECKS_END = "<!-- libero-checks:start -->", "<!-- libero-checks:end -->"
+FAILURES = {"_failures": "failures", "_failures_binarized_gripper": "gripper snapped to ±1"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class ReportFiles:
     demos_report: Path = REPO / "benchmarks" / "results" / "libero_demos.json"
     results: Path | None = None  # default: RESULTS, or <suite>_tasks<ids>.json next to it for a check
     mdx: Path = REPO / "docs" / "source" / "my_policy.mdx"
+    checks_doc: Path = REPO / "benchmarks" / "README.md"  # the table of one-task checks
 
 
 def collect(run: LiberoRun, demos_report: Path) -> dict:
@@ -132,6 +136,42 @@ def results_table(results: dict) -> str:
     )
 
 
+def check_table(results_dir: Path) -> str:
+    """Every one-task check: the default recipe's (`<suite>_tasks<ids>.json`, `make libero-check`) and those with
+    options changed (`libero_ablations/*.json`), each with its failure breakdowns where they were run (the same
+    name with `_failures` or `_failures_binarized_gripper`, `failure_breakdown.py`)."""
+    cells = sorted(results_dir.glob("*_tasks*.json")) + sorted(
+        (results_dir / CHECK_ABLATIONS.name).glob("*.json")
+    )
+    rows = []
+    for path in cells:
+        if path.stem.endswith(tuple(FAILURES)):
+            continue
+        cell = json.loads(path.read_text())
+        (suite,) = cell["suites"]
+        options = " ".join(f"`{k}={json.dumps(v)}`" for k, v in cell.get("policy_options", {}).items())
+        breakdowns = []
+        for suffix, label in FAILURES.items():
+            failures = path.with_name(f"{path.stem}{suffix}.json")
+            if failures.exists():
+                breakdown = json.loads(failures.read_text())
+                episodes = sum(task["episodes"] for task in breakdown["tasks"].values())
+                outcomes = ", ".join(
+                    f"{n} {name}" for name, n in sorted(breakdown["outcomes"].items(), key=lambda o: -o[1])
+                )
+                breakdowns.append(f"{label} ({episodes} episodes): {outcomes}")
+        rows.append(
+            f"| {suite} {','.join(map(str, cell['tasks']))} | {options or 'defaults'} | "
+            f"{cell['train_steps']} × {cell['batch_size']} | {cell['train_wall_s'] / 60:.0f} min | "
+            f"{100 * cell['average']:.0f}% ({cell['suites'][suite]['n_episodes']}) | "
+            f"{'; '.join(breakdowns) or 'not run'} | `{path.relative_to(results_dir)}` | {cell['git_commit'][:10]} |"
+        )
+    return (
+        "| task | options | steps × batch | training | success (episodes) | failure breakdown | cell | commit |\n"
+        "|---|---|---:|---:|---:|---|---|---|\n" + "\n".join(rows)
+    )
+
+
 def provenance(results: dict) -> str:
     data = results["data"]
     return (
@@ -211,7 +251,13 @@ def report(run: LiberoRun, files: ReportFiles) -> None:
     path = files.results or default
     machine.write_json(path, results)
     if run.tasks:
-        print(f"wrote {path}: {100 * results['average']:.1f}% on {run.suites[0]} tasks {run.tasks}")
+        doc = files.checks_doc
+        doc.write_text(
+            machine.replace_section(doc.read_text(), CHECKS_START, CHECKS_END, check_table(RESULTS.parent))
+        )
+        print(
+            f"wrote {path} and the checks' table in {doc}: {100 * results['average']:.1f}% on {run.suites[0]} tasks {run.tasks}"
+        )
         return
     section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(results)}"
     files.mdx.write_text(machine.replace_section(files.mdx.read_text(), MDX_START, MDX_END, section))

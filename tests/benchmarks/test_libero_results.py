@@ -97,3 +97,29 @@ def test_held_out_layouts_are_evaluated_from_sampled_starts_into_their_own_folde
     assert ("--env.init_states=false" in command) == held_out
     assert "--seed=1000" in command and "--env.task=libero_object" in command
     assert folder == tmp_path / ("eval_held_out_layouts" if held_out else "eval") / "libero_object"
+
+
+def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_breakdowns(tmp_path):
+    import json
+
+    check = {
+        **RESULTS,
+        "suites": {"libero_object": {"success_rate": 0.2, "n_episodes": 50, "per_task": {"a": 0.2}}},
+        "average": 0.2,
+        "tasks": [0],
+        "train_steps": 2000,
+        "train_wall_s": 2580.0,
+    }
+    (tmp_path / "libero_object_tasks0.json").write_text(json.dumps(check))
+    breakdown = {"outcomes": {"success": 10, "missed the grasp": 40}, "tasks": {"0": {"episodes": 50}}}
+    (tmp_path / "libero_object_tasks0_failures.json").write_text(json.dumps(breakdown))
+    (tmp_path / "libero_ablations").mkdir()
+    lever = {**check, "policy_options": {"environment_state_loss_weight": 1.0}, "average": 0.5}
+    (tmp_path / "libero_ablations" / "env_state.json").write_text(json.dumps(lever))
+
+    table = report_libero.check_table(tmp_path).splitlines()
+    assert len(table) == 4  # header, rule, two checks; the breakdown is not a check of its own
+    default, ablation = table[2:]
+    assert "| libero_object 0 | defaults | 2000 × 16 | 43 min | 20% (50) |" in default
+    assert "failures (50 episodes): 40 missed the grasp, 10 success" in default
+    assert "`environment_state_loss_weight=1.0`" in ablation and "| 50% (50) | not run |" in ablation
