@@ -161,7 +161,10 @@ def with_jemalloc(env: dict[str, str], keep_freed_memory: bool) -> dict[str, str
 
     glibc's malloc (and jemalloc's default 10 s decay, shorter than a step) hand the large activation buffers of
     full-resolution ResNets back to the kernel after every step, and re-faulting them cost Diffusion's training
-    step ~45 % of its time on 2 cores. Same results (identical losses), only faster. Evaluations keep jemalloc's
+    step ~45 % of its time on 2 cores. Same results (identical losses), only faster; the Meta-World grid trains
+    so. LIBERO's training does not: kept, the freed memory of its two data-parallel processes grew to ~10 GB each
+    by step 1000 of a one-task check (two 256² video cameras) and the machine (24 GiB) thrashed at 3.5-78 s per
+    step; with the default decay each stays at ~1.5 GB and steps in 1.15 s. Evaluations keep jemalloc's
     default decay unless told otherwise: a `lerobot-eval` of my_policy that never gave memory back grew by
     60-170 MB/s (the freed inference buffers are not reused between the episode's video frames) and was killed for
     memory (24 GiB) in its fourth reach-v3 episode; with the default decay it grows by ~2.5 MB/s, the video frames,
@@ -269,11 +272,13 @@ def train_or_resume(
     log: Path,
     options: list[str],
     launcher: Sequence[str] = (),
+    keep_freed_memory: bool = False,
 ) -> None:
     """Run `fresh` (a `lerobot-train` command writing to `train_dir`), or `--resume` it from its last checkpoint;
     nothing when it has reached `steps`. `options` go to either, and either runs under `launcher` (e.g.
-    `torchrun --nproc_per_node=2`) when one is given. Training wall time accumulates in `train_dir/wall_s.json`;
-    a run that was killed (e.g. at the end of a session) counts up to its last checkpoint."""
+    `torchrun --nproc_per_node=2`) when one is given, with jemalloc keeping the memory it frees if asked
+    (`with_jemalloc`). Training wall time accumulates in `train_dir/wall_s.json`; a run that was killed (e.g. at
+    the end of a session) counts up to its last checkpoint."""
     running = train_dir.with_name(f"{train_dir.name}.running.json")
     done = trained_steps(train_dir)
     if running.exists():
@@ -300,7 +305,7 @@ def train_or_resume(
         command = fresh
     running.parent.mkdir(parents=True, exist_ok=True)
     running.write_text(json.dumps({"started": time.time()}))
-    wall = run_logged([*launcher, *command, f"--steps={steps}", *options], log, keep_freed_memory=True)
+    wall = run_logged([*launcher, *command, f"--steps={steps}", *options], log, keep_freed_memory)
     running.unlink()
     _add_wall(train_dir, wall)
 

@@ -97,7 +97,9 @@ def train(grid: Grid, name: str, policy_type: str, extra: list[str], task: str) 
         policy_type, data, train_dir, grid.batch_size, grid.seed, grid.num_workers, extra
     )
     options = [f"--save_freq={grid.save_freq}", "--log_freq=50"]
-    machine.train_or_resume(fresh, train_dir, grid.steps, grid.run_dir(name, task) / "train.log", options)
+    machine.train_or_resume(
+        fresh, train_dir, grid.steps, grid.run_dir(name, task) / "train.log", options, keep_freed_memory=True
+    )
 
 
 def lerobot_eval(grid: Grid, name: str, task: str, eval_task: str, extra: list[str]) -> list[Path]:

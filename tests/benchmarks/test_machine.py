@@ -49,7 +49,7 @@ def test_a_cli_runs_with_jemalloc_preloaded_when_the_machine_has_it(tmp_path, mo
     library = str(tmp_path / "libjemalloc.so.2")  # not a real library: the loader skips it with a warning
     monkeypatch.setattr(machine, "jemalloc", lambda: library)
     machine.run_logged(show, log)  # an evaluation: jemalloc's default decay
-    machine.run_logged(show, log, keep_freed_memory=True)  # a training run
+    machine.run_logged(show, log, keep_freed_memory=True)  # a Meta-World grid training run
     assert machine.allocator() == "jemalloc"
     assert [line for line in log.read_text().splitlines() if line.startswith("preload=")] == [
         "preload= ",
