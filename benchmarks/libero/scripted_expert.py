@@ -30,6 +30,7 @@ CORRIDOR = 0.1  # objects whose footprint comes this close to a carry path are o
 # off the table and puts most of their 16 mm height on a flat object (butter: 17 mm tall), so it cannot slip out.
 GRASP_FLOOR = 0.008  # m
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
+BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002  # the grip site moving less than this (m) over these steps is blocked
 
 
 class SkillFailedError(RuntimeError):
@@ -232,16 +233,29 @@ class Expert:
         return np.concatenate([delta, rot, [self.grip]]).astype(np.float32)
 
     def move(
-        self, target, yaw: float | None = None, tol: float = 0.01, max_steps: int = 80, speed=None
+        self,
+        target,
+        yaw: float | None = None,
+        tol: float = 0.01,
+        max_steps: int = 80,
+        speed=None,
+        stop_when_blocked: bool = False,
     ) -> Skill:
-        """Servo the grip site to `target` (and the gripper to `yaw`) until within `tol` metres."""
+        """Servo the grip site to `target` (and the gripper to `yaw`) until within `tol` metres, or, with
+        `stop_when_blocked`, until it stops moving (a held object resting on what it is lowered onto)."""
         target = np.asarray(target, float)
         if yaw is not None:
             self.yaw = yaw
+        recent: list[np.ndarray] = []
         for _ in range(max_steps):
+            pos = self.scene.eef_pos()
             rot_err = np.linalg.norm(_rotation_to(self.scene, self.down, self.yaw))
-            if np.linalg.norm(target - self.scene.eef_pos()) < tol and rot_err < 0.05:
+            if np.linalg.norm(target - pos) < tol and rot_err < 0.05:
                 return
+            recent = [*recent[-(BLOCKED_STEPS - 1) :], pos]
+            if stop_when_blocked and len(recent) == BLOCKED_STEPS:
+                if np.linalg.norm(recent[-1] - recent[0]) < BLOCKED_TRAVEL:
+                    return
             yield self.action(target, speed)
         raise SkillFailedError(f"move to {np.round(target, 3)} did not converge")
 
@@ -361,7 +375,8 @@ def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, dr
     carry_z = max(clear + bottom_below_grip + CLEARANCE, scene.eef_pos()[2])
     yield from expert.move(np.array([*scene.eef_pos()[:2], carry_z]), tol=0.02)
     yield from expert.move(np.array([*goal_xy, carry_z]), tol=0.015, max_steps=120)
-    yield from expert.move(np.array([*goal_xy, surface_z + bottom_below_grip + drop]), tol=0.01, speed=0.5)
+    lowered = np.array([*goal_xy, surface_z + bottom_below_grip + drop])
+    yield from expert.move(lowered, tol=0.01, speed=0.5, stop_when_blocked=True)  # or resting on a rim, a neighbour
     yield from expert.set_gripper(OPEN)
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
