@@ -30,7 +30,8 @@ CORRIDOR = 0.1  # objects whose footprint comes this close to a carry path are o
 # off the table and puts most of their 16 mm height on a flat object (butter: 17 mm tall), so it cannot slip out.
 GRASP_FLOOR = 0.008  # m
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
-BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002  # the grip site moving less than this (m) over these steps is blocked
+# The grip site moving less than BLOCKED_TRAVEL (m) over BLOCKED_STEPS steps is blocked (e.g. a held object resting).
+BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
 
 
 class SkillFailedError(RuntimeError):
@@ -253,9 +254,9 @@ class Expert:
             if np.linalg.norm(target - pos) < tol and rot_err < 0.05:
                 return
             recent = [*recent[-(BLOCKED_STEPS - 1) :], pos]
-            if stop_when_blocked and len(recent) == BLOCKED_STEPS:
-                if np.linalg.norm(recent[-1] - recent[0]) < BLOCKED_TRAVEL:
-                    return
+            blocked = len(recent) == BLOCKED_STEPS and np.linalg.norm(recent[-1] - recent[0]) < BLOCKED_TRAVEL
+            if stop_when_blocked and blocked:
+                return
             yield self.action(target, speed)
         raise SkillFailedError(f"move to {np.round(target, 3)} did not converge")
 
@@ -376,7 +377,8 @@ def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, dr
     yield from expert.move(np.array([*scene.eef_pos()[:2], carry_z]), tol=0.02)
     yield from expert.move(np.array([*goal_xy, carry_z]), tol=0.015, max_steps=120)
     lowered = np.array([*goal_xy, surface_z + bottom_below_grip + drop])
-    yield from expert.move(lowered, tol=0.01, speed=0.5, stop_when_blocked=True)  # or resting on a rim, a neighbour
+    # Released where it comes to rest if something (a rim, an object already in the container) stops it higher.
+    yield from expert.move(lowered, tol=0.01, speed=0.5, stop_when_blocked=True)
     yield from expert.set_gripper(OPEN)
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
