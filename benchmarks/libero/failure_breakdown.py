@@ -247,8 +247,8 @@ def merged(parts: list[dict]) -> dict:
 def evaluate_tasks(
     checkpoint: Path, suite: str, task_ids: list[int], episodes: int, workers: int, **options
 ) -> dict[int, dict]:
-    """Every task's episodes, split into consecutive runs over `workers` processes (one thread each: a LIBERO
-    step and a small policy keep one core busy, so two processes finish in about half the time)."""
+    """Every task's episodes, split into consecutive runs over `workers` processes, one thread each (20 episodes
+    on 2 workers took 9 min here, ~27 s each, against ~33 s in `lerobot-eval` with 2 envs)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
