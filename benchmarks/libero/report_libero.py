@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmarks import machine
 from benchmarks.libero.run_libero import (
     EVAL_IMAGE_SIZE,
+    EVAL_OPTIONS,
     EVAL_SEED,
     REPO,
     LiberoRun,
@@ -57,7 +58,7 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
     nproc = train_launch(out)["nproc"]
     suites, eval_wall = {}, 0.0
     for suite in run.suites:
-        info_path = out / "eval" / suite / "eval_info.json"
+        info_path = eval_dir(run, suite) / "eval_info.json"
         if not info_path.exists():
             raise SystemExit(f"no evaluation of {suite} at {info_path}: run the `eval` stage first")
         info = json.loads(info_path.read_text())
@@ -71,7 +72,7 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
             "n_episodes": info["overall"]["n_episodes"],
             "per_task": per_task,
         }
-        eval_wall += json.loads((out / "eval" / suite / "done.json").read_text())["wall_s"]
+        eval_wall += json.loads((eval_dir(run, suite) / "done.json").read_text())["wall_s"]
         held_out = eval_dir(replace(run, held_out_layouts=True), suite)
         if (held_out / "eval_info.json").exists():
             overall = json.loads((held_out / "eval_info.json").read_text())["overall"]
@@ -104,6 +105,7 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
         "seed": cfg.seed,
         "params": machine.trainable_params(policy),
         "policy_options": machine.policy_options(policy.config),
+        "eval_options": run.extra,
         "train_wall_s": json.loads((run.train_dir / "wall_s.json").read_text())["wall_s"],
         "eval_seed": EVAL_SEED,
         "suites": suites,
@@ -149,7 +151,10 @@ def check_table(results_dir: Path) -> str:
             continue
         cell = json.loads(path.read_text())
         (suite,) = cell["suites"]
-        options = " ".join(f"`{k}={json.dumps(v)}`" for k, v in cell.get("policy_options", {}).items())
+        options = " ".join(
+            [f"`{k}={json.dumps(v)}`" for k, v in cell.get("policy_options", {}).items()]
+            + [f"`{option}` at evaluation" for option in cell.get("eval_options", [])]
+        )
         breakdowns = []
         for suffix, label in FAILURES.items():
             failures = path.with_name(f"{path.stem}{suffix}.json")
@@ -285,9 +290,13 @@ def main() -> None:
         "--results", type=Path, help=f"default: {RESULTS}, or <suite>_tasks<ids>.json next to it with --tasks"
     )
     parser.add_argument("--mdx", type=Path, default=defaults.mdx)
-    args = parser.parse_args()
+    args, extra = parser.parse_known_args()
+    if any(not option.startswith(EVAL_OPTIONS) for option in extra):
+        parser.error(
+            f"besides its own, the report takes only the evaluation's {EVAL_OPTIONS} options, got {extra}"
+        )
     files = ReportFiles(args.export, args.demos_report, args.results, args.mdx)
-    report(machine.settings_from_args(LiberoRun, parser, args), files)
+    report(machine.settings_from_args(LiberoRun, parser, args, extra=extra), files)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ EVAL_SEED = 1000
 # any resolution, but rendering what it was trained on is both faithful and cheaper on a CPU.
 EVAL_IMAGE_SIZE = 256
 LAUNCH = "train_launch.json"
+EVAL_OPTIONS = ("--policy.", "--env.", "--eval.")  # what `eval` passes on to lerobot-eval
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,12 @@ def evaluate(run: LiberoRun) -> None:
 
 
 def eval_dir(run: LiberoRun, suite: str) -> Path:
-    """Where `lerobot-eval` writes a suite's evaluation: the fixed starts', or the held-out layouts'."""
-    return run.out / ("eval_held_out_layouts" if run.held_out_layouts else "eval") / suite
+    """Where `lerobot-eval` writes a suite's evaluation: the fixed starts', or the held-out layouts'. Options
+    passed on to `lerobot-eval` (e.g. `--policy.n_action_steps=4`) name a folder of their own, so evaluating a
+    checkpoint with them never replaces its default evaluation."""
+    name = "eval_held_out_layouts" if run.held_out_layouts else "eval"
+    options = [re.sub(r"[^\w.=,-]+", "_", option.removeprefix("--")) for option in run.extra]
+    return run.out / "_".join([name, *options]) / suite
 
 
 def task_names(suite: str) -> list[str]:
@@ -247,7 +253,7 @@ def main() -> None:
         help="eval: starts sampled by LIBERO's placement samplers from seeds no demonstration used",
     )
     args, extra = parser.parse_known_args()
-    passed_on = {"train": ("--policy.",), "eval": ("--policy.", "--env.", "--eval.")}[args.stage]
+    passed_on = {"train": ("--policy.",), "eval": EVAL_OPTIONS}[args.stage]
     if any(not option.startswith(passed_on) for option in extra):
         parser.error(f"the {args.stage} stage passes on only {passed_on} options, got {extra}")
     {"train": train, "eval": evaluate}[args.stage](

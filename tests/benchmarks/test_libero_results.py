@@ -116,10 +116,34 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     (tmp_path / "libero_ablations").mkdir()
     lever = {**check, "policy_options": {"environment_state_loss_weight": 1.0}, "average": 0.5}
     (tmp_path / "libero_ablations" / "env_state.json").write_text(json.dumps(lever))
+    replanning = {**check, "eval_options": ["--policy.n_action_steps=4"], "average": 0.3}
+    (tmp_path / "libero_ablations" / "n_action_steps4.json").write_text(json.dumps(replanning))
 
     table = report_libero.check_table(tmp_path).splitlines()
-    assert len(table) == 4  # header, rule, two checks; the breakdown is not a check of its own
-    default, ablation = table[2:]
+    assert len(table) == 5  # header, rule, three checks; the breakdown is not a check of its own
+    default, ablation, at_eval = table[2], table[3], table[4]
     assert "| libero_object 0 | defaults | 2000 × 16 | 43 min | 20% (50) |" in default
     assert "failures (50 episodes): 40 missed the grasp, 10 success" in default
     assert "`environment_state_loss_weight=1.0`" in ablation and "| 50% (50) | not run |" in ablation
+    assert (
+        "| `--policy.n_action_steps=4` at evaluation | 2000 × 16 |" in at_eval and "| 30% (50) |" in at_eval
+    )
+
+
+def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
+    options = ["--policy.n_action_steps=4", "--env.task_ids=[0, 1]"]
+    run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, extra=options)
+    ran = []
+    monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: 100)
+    monkeypatch.setattr(
+        run_libero.machine,
+        "run_unless_done",
+        lambda command, log, folder, wanted: ran.append((command, folder)),
+    )
+    run_libero.evaluate(run)
+    ((command, folder),) = ran
+    assert set(options) <= set(command)
+    assert folder == tmp_path / "eval_policy.n_action_steps=4_env.task_ids=_0,_1_" / "libero_object"
+    assert run_libero.eval_dir(run, "libero_object") == folder
+    default = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path)
+    assert run_libero.eval_dir(default, "libero_object") == tmp_path / "eval" / "libero_object"
