@@ -122,17 +122,16 @@ def test_noise_scale_scales_the_starting_noise_and_zero_makes_inference_determin
     policy.eval()
     observation = pre(_observation(config))
     model = policy.ema.module
-    shape = (1, config.horizon, model.action_dim)
+    memory, mask = model.encode_observation(observation)
+    batch_size = memory.shape[0]
     policy.config.noise_scale = 0.5
     torch.manual_seed(0)
     chunk = policy.predict_action_chunk(observation)
     torch.manual_seed(0)
-    noise = 0.5 * torch.randn(shape)
-    memory, mask = model.encode_observation(observation)
-    step = torch.full((1,), 1.0 / config.num_inference_steps)
-    expected = noise
+    expected = 0.5 * torch.randn(batch_size, config.horizon, model.action_dim)
+    step = torch.full((batch_size,), 1.0 / config.num_inference_steps)
     for i in range(config.num_inference_steps):
-        t = torch.full((1,), i / config.num_inference_steps)
+        t = torch.full((batch_size,), i / config.num_inference_steps)
         expected = expected + step[:, None, None] * model.velocity(expected, t, step, memory, mask)
     torch.testing.assert_close(chunk, expected, rtol=1e-5, atol=1e-5)
 
