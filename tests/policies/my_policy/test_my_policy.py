@@ -29,7 +29,6 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"num_inference_steps": 3}, "power of two"),
         ({"num_inference_steps": 16, "max_shortcut_steps": 8}, "cannot exceed `max_shortcut_steps`"),
         ({"crop_ratio": 0.0}, "`crop_ratio`"),
-        ({"noise_scale": -0.1}, "`noise_scale` must be >= 0"),
         ({"dim_model": 30, "n_heads": 4}, "divisible"),
         ({"pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}, "use_group_norm"),
         ({"n_obs_steps": 2}, "`n_obs_steps` must be 1"),
@@ -112,36 +111,6 @@ def test_changing_the_step_count_after_loading_reaches_the_ema_weights():
         expected = policy.ema.module.generate_actions(observation, num_inference_steps=steps)
         torch.testing.assert_close(chunks[steps], expected, rtol=0, atol=0)
     assert not torch.allclose(chunks[4], chunks[1])
-
-
-def test_noise_scale_scales_the_starting_noise_and_zero_makes_inference_deterministic():
-    """`policy.config.noise_scale` (set after loading, like the step count) is the standard deviation of the noise
-    the chunk starts from: the EMA's integration of that noise, and with 0 the same chunk whatever the seed."""
-    config = make_config()
-    policy, pre, _ = make_policy_and_processors(config)
-    policy.eval()
-    observation = pre(_observation(config))
-    model = policy.ema.module
-    memory, mask = model.encode_observation(observation)
-    batch_size = memory.shape[0]
-    policy.config.noise_scale = 0.5
-    torch.manual_seed(0)
-    chunk = policy.predict_action_chunk(observation)
-    torch.manual_seed(0)
-    expected = 0.5 * torch.randn(batch_size, config.horizon, model.action_dim)
-    step = torch.full((batch_size,), 1.0 / config.num_inference_steps)
-    for i in range(config.num_inference_steps):
-        t = torch.full((batch_size,), i / config.num_inference_steps)
-        expected = expected + step[:, None, None] * model.velocity(expected, t, step, memory, mask)
-    torch.testing.assert_close(chunk, expected, rtol=1e-5, atol=1e-5)
-
-    policy.config.noise_scale = 0.0
-    torch.manual_seed(1)
-    first = policy.predict_action_chunk(observation)
-    torch.manual_seed(2)
-    torch.testing.assert_close(policy.predict_action_chunk(observation), first, rtol=0, atol=0)
-    policy.config.noise_scale = 1.0
-    assert not torch.allclose(policy.predict_action_chunk(observation), first)
 
 
 def test_shortcut_target_on_a_hand_computed_case(monkeypatch):

@@ -61,9 +61,6 @@ class MyPolicyConfig(PreTrainedConfig):
         dropout: Dropout in all transformers.
         num_inference_steps: Euler steps integrating the flow at inference (a power of two <= max_shortcut_steps);
             1 is the one-step mode.
-        noise_scale: Standard deviation of the Gaussian noise each chunk is integrated from at inference (1: the
-            distribution trained on). Below 1 draws chunks nearer the most likely one; 0 makes inference
-            deterministic. Training is unaffected.
         max_shortcut_steps: Finest step count the shortcut objective trains; step sizes 1, 1/2, ..., 1/max are
             learned so any power-of-two `num_inference_steps` up to it is consistent.
         shortcut_fraction: Fraction of each batch trained with the shortcut self-consistency target (the rest
@@ -119,7 +116,6 @@ class MyPolicyConfig(PreTrainedConfig):
 
     # Flow matching and shortcut.
     num_inference_steps: int = 4
-    noise_scale: float = 1.0
     max_shortcut_steps: int = 8
     shortcut_fraction: float = 0.25
 
@@ -191,8 +187,6 @@ class MyPolicyConfig(PreTrainedConfig):
                 f"`num_inference_steps` ({self.num_inference_steps}) cannot exceed `max_shortcut_steps` "
                 f"({self.max_shortcut_steps}): smaller steps were never trained."
             )
-        if self.noise_scale < 0:
-            raise ValueError(f"`noise_scale` must be >= 0, got {self.noise_scale}.")
         if not 0 <= self.shortcut_fraction < 1:
             raise ValueError(f"`shortcut_fraction` must be in [0, 1), got {self.shortcut_fraction}.")
         if self.environment_state_loss_weight < 0:

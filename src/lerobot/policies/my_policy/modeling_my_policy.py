@@ -146,7 +146,6 @@ class MyPolicy(PreTrainedPolicy):
             batch,
             # The policy's setting, which a user may change after loading: the EMA holds a copy of the config.
             num_inference_steps=self.config.num_inference_steps,
-            noise_scale=self.config.noise_scale,
             rtc_processor=self.rtc_processor if rtc_enabled else None,
             inference_delay=inference_delay,
             prev_chunk_left_over=prev_chunk_left_over,
@@ -351,15 +350,13 @@ class MyPolicyModel(nn.Module):
         self,
         batch: dict[str, Tensor],
         num_inference_steps: int | None = None,
-        noise_scale: float | None = None,
         rtc_processor: RTCProcessor | None = None,
         inference_delay: int | None = None,
         prev_chunk_left_over: Tensor | None = None,
         execution_horizon: int | None = None,
     ) -> Tensor:
-        """Integrate the flow from Gaussian noise (standard deviation `noise_scale`) to an action chunk in
-        `num_inference_steps` Euler steps, each conditioned on its step size; with `rtc_processor`, guided toward
-        `prev_chunk_left_over`. Both default to the config's values.
+        """Integrate the flow from Gaussian noise to an action chunk in `num_inference_steps` Euler steps, each
+        conditioned on its step size; with `rtc_processor`, guided toward `prev_chunk_left_over`.
 
         The loop is LeRobot's `euler_integrate` (openpi's convention: time runs from 1 at the noise to 0 at the
         actions, so its time is 1 - t and its velocity the negative of ours), which hosts the RTC guidance.
@@ -367,8 +364,7 @@ class MyPolicyModel(nn.Module):
         memory, memory_mask = self.encode_observation(batch)
         batch_size, device = memory.shape[0], memory.device
         n = num_inference_steps or self.config.num_inference_steps
-        scale = self.config.noise_scale if noise_scale is None else noise_scale
-        noise = scale * torch.randn(batch_size, self.config.horizon, self.action_dim, device=device)
+        noise = torch.randn(batch_size, self.config.horizon, self.action_dim, device=device)
         step = torch.full((batch_size,), 1.0 / n, device=device)
 
         def openpi_velocity(x: Tensor, time: Tensor) -> Tensor:
