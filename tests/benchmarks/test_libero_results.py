@@ -80,11 +80,8 @@ def test_held_out_layouts_get_their_own_column():
     assert "Held-out" not in report_libero.results_table(RESULTS)
 
 
-@pytest.mark.parametrize("held_out", [False, True])
-def test_held_out_layouts_are_evaluated_from_sampled_starts_into_their_own_folder(
-    tmp_path, monkeypatch, held_out
-):
-    run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, held_out_layouts=held_out)
+def _evaluated(run: run_libero.LiberoRun, monkeypatch) -> tuple[list[str], object]:
+    """The lerobot-eval command that `evaluate` runs for the run's one suite, and the folder it writes to."""
     ran = []
     monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: 100)
     monkeypatch.setattr(
@@ -94,6 +91,15 @@ def test_held_out_layouts_are_evaluated_from_sampled_starts_into_their_own_folde
     )
     run_libero.evaluate(run)
     ((command, folder),) = ran
+    return command, folder
+
+
+@pytest.mark.parametrize("held_out", [False, True])
+def test_held_out_layouts_are_evaluated_from_sampled_starts_into_their_own_folder(
+    tmp_path, monkeypatch, held_out
+):
+    run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, held_out_layouts=held_out)
+    command, folder = _evaluated(run, monkeypatch)
     assert ("--env.init_states=false" in command) == held_out
     assert "--seed=1000" in command and "--env.task=libero_object" in command
     assert folder == tmp_path / ("eval_held_out_layouts" if held_out else "eval") / "libero_object"
@@ -133,15 +139,7 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
 def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
     options = ["--policy.n_action_steps=4", "--env.task_ids=[0, 1]"]
     run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, extra=options)
-    ran = []
-    monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: 100)
-    monkeypatch.setattr(
-        run_libero.machine,
-        "run_unless_done",
-        lambda command, log, folder, wanted: ran.append((command, folder)),
-    )
-    run_libero.evaluate(run)
-    ((command, folder),) = ran
+    command, folder = _evaluated(run, monkeypatch)
     assert set(options) <= set(command)
     assert folder == tmp_path / "eval_policy.n_action_steps=4_env.task_ids=_0,_1_" / "libero_object"
     assert run_libero.eval_dir(run, "libero_object") == folder
