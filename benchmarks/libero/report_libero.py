@@ -58,7 +58,8 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
     nproc = train_launch(out)["nproc"]
     suites, eval_wall = {}, 0.0
     for suite in run.suites:
-        info_path = eval_dir(run, suite) / "eval_info.json"
+        evaluated = eval_dir(run, suite)
+        info_path = evaluated / "eval_info.json"
         if not info_path.exists():
             raise SystemExit(f"no evaluation of {suite} at {info_path}: run the `eval` stage first")
         info = json.loads(info_path.read_text())
@@ -72,7 +73,7 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
             "n_episodes": info["overall"]["n_episodes"],
             "per_task": per_task,
         }
-        eval_wall += json.loads((eval_dir(run, suite) / "done.json").read_text())["wall_s"]
+        eval_wall += json.loads((evaluated / "done.json").read_text())["wall_s"]
         held_out = eval_dir(replace(run, held_out_layouts=True), suite)
         if (held_out / "eval_info.json").exists():
             overall = json.loads((held_out / "eval_info.json").read_text())["overall"]
