@@ -190,10 +190,18 @@ class Scene:
 
 
 # --- low-level motion ----------------------------------------------------------------------------------------
-def _rotation_to(scene: Scene, down: np.ndarray, yaw: float) -> np.ndarray:
-    """Axis-angle (world frame) that turns the current gripper orientation into `down` rotated by `yaw` about z."""
-    c, s = np.cos(yaw), np.sin(yaw)
-    target = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ down
+def _rotation_matrix(rotvec: np.ndarray) -> np.ndarray:
+    """Rotation matrix of a world-frame rotation vector (Rodrigues)."""
+    angle = np.linalg.norm(rotvec)
+    if angle < 1e-9:
+        return np.eye(3)
+    k = rotvec / angle
+    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+
+
+def _rotation_to(scene: Scene, target: np.ndarray) -> np.ndarray:
+    """Axis-angle (world frame) that turns the current gripper orientation into `target`."""
     err = target @ scene.eef_mat().T
     angle = np.arccos(np.clip((np.trace(err) - 1) / 2, -1.0, 1.0))
     if angle < 1e-6:
@@ -204,25 +212,23 @@ def _rotation_to(scene: Scene, down: np.ndarray, yaw: float) -> np.ndarray:
     return axis * angle
 
 
-@dataclass
-class Pose:
-    """Where the gripper should be: position, yaw about world z relative to the start pose, gripper command."""
-
-    pos: np.ndarray
-    yaw: float
-    grip: float
-
-
 class Expert:
-    """Runs skills on a `Scene`; `down` is the gripper's top-down start orientation (yaw 0)."""
+    """Runs skills on a `Scene`. The gripper's orientation is its top-down start orientation `down`, turned by
+    `yaw` about world z, then tipped by `tilt` (a world-frame rotation vector; zero: pointing down)."""
 
     def __init__(self, scene: Scene, max_speed: float = 1.0, gain: float = 3.0):
         self.scene = scene
         self.down = scene.eef_mat()
         self.yaw = 0.0
+        self.tilt = np.zeros(3)
         self.grip = OPEN
         self.max_speed = max_speed  # norm of the xyz action, in units of the controller's 5 cm/step limit
         self.gain = gain  # the OSC lags its goal, so the position error is amplified into a velocity command
+
+    def orientation(self) -> np.ndarray:
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        yawed = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ self.down
+        return _rotation_matrix(self.tilt) @ yawed
 
     def action(self, target: np.ndarray, speed: float | None = None) -> Action:
         delta = self.gain * (target - self.scene.eef_pos()) / POS_SCALE
@@ -230,27 +236,30 @@ class Expert:
         norm = np.linalg.norm(delta)
         if norm > limit:
             delta *= limit / norm
-        rot = np.clip(_rotation_to(self.scene, self.down, self.yaw) / ROT_SCALE, -1.0, 1.0)
+        rot = np.clip(_rotation_to(self.scene, self.orientation()) / ROT_SCALE, -1.0, 1.0)
         return np.concatenate([delta, rot, [self.grip]]).astype(np.float32)
 
     def move(
         self,
         target,
         yaw: float | None = None,
+        tilt: np.ndarray | None = None,
         tol: float = 0.01,
         max_steps: int = 80,
         speed=None,
         stop_when_blocked: bool = False,
     ) -> Skill:
-        """Servo the grip site to `target` (and the gripper to `yaw`) until within `tol` metres, or, with
+        """Servo the grip site to `target` (and the gripper to `yaw` and `tilt`) until within `tol` metres, or, with
         `stop_when_blocked`, until it stops moving (a held object resting on what it is lowered onto)."""
         target = np.asarray(target, float)
         if yaw is not None:
             self.yaw = yaw
+        if tilt is not None:
+            self.tilt = np.asarray(tilt, float)
         recent: list[np.ndarray] = []
         for _ in range(max_steps):
             pos = self.scene.eef_pos()
-            rot_err = np.linalg.norm(_rotation_to(self.scene, self.down, self.yaw))
+            rot_err = np.linalg.norm(_rotation_to(self.scene, self.orientation()))
             if np.linalg.norm(target - pos) < tol and rot_err < 0.05:
                 return
             recent = [*recent[-(BLOCKED_STEPS - 1) :], pos]
@@ -383,36 +392,54 @@ def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, dr
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
 
-def slide(expert: Expert, joint: str, target: float) -> Skill:
-    """Open a drawer by pinching its handle and pulling along the slide axis, or close it by pushing its front."""
+def _level(direction: np.ndarray) -> np.ndarray:
+    """The tilt that tips the top-down gripper level, its fingers pointing along the horizontal `direction`."""
+    return np.pi / 2 * np.array([direction[1], -direction[0], 0.0])
+
+
+def _level_in_front(expert: Expert, point, facing: np.ndarray, fingers: np.ndarray) -> Skill:
+    """Tip the gripper level, fingers pointing against `facing` and closing along `fingers`, over `point` at the
+    current height, then go straight down to it: the cabinet in front of it is never brushed on the way."""
+    high = [*point[:2], max(point[2], expert.scene.eef_pos()[2])]
+    yield from expert.move(high, yaw=expert.grasp_yaw(fingers), tilt=_level(-facing), tol=0.02, max_steps=120)
+    yield from expert.move(point, tol=0.02)
+
+
+def slide(expert: Expert, joint: str, target: float, opening: bool) -> Skill:
+    """Open a drawer by pinching its handle and pulling along the slide axis, or close it by pushing its front.
+
+    Both from the front, the gripper tipped level with its fingers pointing at the drawer: a hand coming from
+    above meets the drawer or handle over this one, and when pushing, reaches the cabinet before the drawer shuts."""
     scene = expert.scene
     travel = target - scene.joint_qpos(joint)
     motion = np.sign(travel) * scene.joint_axis(joint)[:2]
     motion /= np.linalg.norm(motion)
     points = scene.joint_points(joint)
     outward = points[:, :2] @ motion
-    pulling = outward.max() - np.median(outward) > 0.03  # the handle sticks out on the side we move towards
-    if pulling:
+    # An open drawer's own depth lies along the motion that closes it: only an opening motion looks for a handle.
+    pulling = opening and outward.max() - np.median(outward) > 0.03  # a handle sticks out towards the motion
+    if pulling:  # fingers closing vertically across the handle
         handle = points[outward > outward.max() - 0.015]
         grip = np.array([*handle[:, :2].mean(axis=0), handle[:, 2].mean()])
         yield from expert.set_gripper(OPEN, steps=6)
-        yield from expert.move([*grip[:2], grip[2] + 0.08], yaw=expert.grasp_yaw(motion), tol=0.02)
+        yield from _level_in_front(expert, [*(grip[:2] + motion * 0.1), grip[2]], motion, motion)
         yield from expert.move(grip, tol=0.008, speed=0.5)
         yield from expert.set_gripper(CLOSE)
         yield from expert.move([*(grip[:2] + motion * (abs(travel) + 0.02)), grip[2]], tol=0.01, speed=0.5)
         yield from expert.set_gripper(OPEN)
-    else:  # push the face that trails the motion
-        inward = -outward
-        face = points[inward > inward.max() - 0.015]
+        back = motion
+    else:  # closed fingers, side by side, push the face that trails the motion
+        face = points[-outward > (-outward).max() - 0.015]
         contact = np.array([*face[:, :2].mean(axis=0), face[:, 2].mean()])
-        start = contact - np.array([*motion, 0.0]) * 0.05
         yield from expert.set_gripper(CLOSE, steps=6)
-        yield from expert.move([*start[:2], contact[2] + 0.08], tol=0.02)
-        yield from expert.move(start, tol=0.01, speed=0.5)
+        across = np.array([-motion[1], motion[0]])
+        yield from _level_in_front(expert, [*(contact[:2] - motion * 0.08), contact[2]], -motion, across)
         yield from expert.move(
             [*(contact[:2] + motion * (abs(travel) + 0.01)), contact[2]], tol=0.01, speed=0.5
         )
-    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
+        back = -motion
+    yield from expert.move([*(scene.eef_pos()[:2] + back * 0.06), scene.eef_pos()[2]], tol=0.02)
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tilt=np.zeros(3), tol=0.02)
 
 
 def turn(expert: Expert, joint: str, target: float) -> Skill:
@@ -449,7 +476,7 @@ def _actuate(expert: Expert, name: str, ranges_key: str) -> Iterator[Callable[[]
     target = float(np.mean(articulation[ranges_key]))
     for joint in joints:
         if expert.scene.joint_is_slide(joint):
-            yield lambda joint=joint: slide(expert, joint, target)
+            yield lambda joint=joint: slide(expert, joint, target, ranges_key == "default_open_ranges")
         else:
             yield lambda joint=joint: turn(expert, joint, target)
 
