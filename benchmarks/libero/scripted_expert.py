@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation  # robosuite's dependency, so LIBERO's
 
 Action = np.ndarray
 Skill = Iterator[Action]
@@ -190,16 +191,6 @@ class Scene:
 
 
 # --- low-level motion ----------------------------------------------------------------------------------------
-def _rotation_matrix(rotvec: np.ndarray) -> np.ndarray:
-    """Rotation matrix of a world-frame rotation vector (Rodrigues)."""
-    angle = np.linalg.norm(rotvec)
-    if angle < 1e-9:
-        return np.eye(3)
-    k = rotvec / angle
-    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
-
-
 def _rotation_to(scene: Scene, target: np.ndarray) -> np.ndarray:
     """Axis-angle (world frame) that turns the current gripper orientation into `target`."""
     err = target @ scene.eef_mat().T
@@ -228,7 +219,7 @@ class Expert:
     def orientation(self) -> np.ndarray:
         c, s = np.cos(self.yaw), np.sin(self.yaw)
         yawed = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ self.down
-        return _rotation_matrix(self.tilt) @ yawed
+        return Rotation.from_rotvec(self.tilt).as_matrix() @ yawed
 
     def action(self, target: np.ndarray, speed: float | None = None) -> Action:
         delta = self.gain * (target - self.scene.eef_pos()) / POS_SCALE
