@@ -18,8 +18,9 @@ gives how far the kept starts are from the nearest evaluation start.
 Only successful episodes are kept.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
-episodes as one-episode datasets, so videos are encoded once), workers take whole tasks, and an interrupted run
-continues where it stopped. Seeds are a function of (task, attempt), so the kept episodes do not depend on the
+episodes as one-episode datasets, so videos are encoded once), every task is split across the workers (worker k
+takes the attempts k, k + workers, ...), and an interrupted run continues where it stopped. Seeds are a function of
+(task, attempt) and a task keeps its first successes in attempt order, so the kept episodes do not depend on the
 number of workers or interruptions. Each finished task is reported and assembled into its own dataset while the
 workers go on; once every task is done, the suite's dataset is those, in task order.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -76,25 +78,25 @@ def dataset_features(image_size: int) -> dict:
 
 
 def run_task(job: tuple) -> None:
-    """Worker: attempts for one task until it has `demos` successes; each outcome is staged as it happens."""
-    suite_name, task_id, demos, max_attempts, seed, image_size, staging, commit, workers = job
+    """Worker: one shard of a task's attempts (shard, shard + shards, ...), each outcome staged as it happens.
+
+    A shard stops once the task's successes before its next attempt (any shard's) reach `demos`: that attempt
+    could no longer be among the kept, which are the first `demos` successes in attempt order."""
+    suite_name, task_id, shard, shards, demos, max_attempts, seed, image_size, staging, commit = job
     torch.set_num_threads(1)  # workers share the cores; threaded small tensor ops only oversubscribe them
     task_dir = Path(staging) / f"task_{task_id:02d}"
     task_dir.mkdir(parents=True, exist_ok=True)
-    log_path = task_dir / "attempts.jsonl"
-    log = read_log(task_dir)
-    successes = sum(r["outcome"] == "success" for r in log)
-    if successes >= demos or len(log) >= max_attempts:
+    log_path = task_dir / f"attempts-{shard}.jsonl"
+    if (attempt := next_attempt(read_log(task_dir), shard, shards, demos, max_attempts)) is None:
         return
     env, config = make_env(suite_name, task_id, image_size)
     pipeline = EvalPipeline(config)
     env.reset(seed=seed)
     eval_starts = eval_start_positions(env, suite_name, task_id)
     parent = mp.parent_process()
-    while successes < demos and len(log) < max_attempts:
+    while attempt is not None:
         if parent is not None and not parent.is_alive():  # the run was stopped: do not outlive it
             break
-        attempt = len(log)
         start = time.perf_counter()
         observation, _ = env.reset(seed=attempt_seed(seed, task_id, attempt))
         rejection, distance = start_rejection(eval_starts, env)
@@ -111,19 +113,27 @@ def run_task(job: tuple) -> None:
             if episode is not None:
                 write_episode(task_dir / f"episode_{attempt:04d}", episode, env.task_description, image_size)
                 record["length"] = len(episode[ACTION])
-                successes += 1
         record["wall_s"] = round(time.perf_counter() - start, 2)
         record["generator_commit"] = commit
-        record["workers"] = workers  # wall_s was measured sharing the machine with this many workers
-        log.append(record)
+        record["workers"] = shards  # wall_s was measured sharing the machine with this many workers
         with log_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
+        log = read_log(task_dir)
         print(
             f"{suite_name} task {task_id} ({env.task}): attempt {attempt} {record['outcome']}, "
-            f"{successes}/{demos} demos, {record['wall_s']:.1f}s",
+            f"{len(kept_records(log, demos))}/{demos} demos, {record['wall_s']:.1f}s",
             flush=True,
         )
+        attempt = next_attempt(log, shard, shards, demos, max_attempts)
     env.close()
+
+
+def next_attempt(log: list[dict], shard: int, shards: int, demos: int, max_attempts: int) -> int | None:
+    """The shard's next attempt not yet logged, or None when it cannot be among the task's kept demos."""
+    done = {r["attempt"] for r in log}
+    attempt = next(a for a in itertools.count(shard, shards) if a not in done)
+    successes_before = sum(r["outcome"] == "success" and r["attempt"] < attempt for r in log)
+    return None if attempt >= max_attempts or successes_before >= demos else attempt
 
 
 def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_size: int) -> None:
@@ -158,9 +168,13 @@ def write_episode(path: Path, episode: dict[str, np.ndarray], task: str, image_s
 
 
 def read_log(task_dir: Path) -> list[dict]:
-    """A task's staged attempt records, in attempt order."""
-    path = task_dir / "attempts.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    """A task's staged attempt records (every shard's log), in attempt order."""
+    records = [
+        json.loads(line)
+        for path in task_dir.glob("attempts*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    return sorted(records, key=lambda r: r["attempt"])
 
 
 def kept_records(log: list[dict], demos: int) -> list[dict]:
@@ -338,17 +352,11 @@ def main() -> None:
 
     commit = git_commit()  # once: the code this run loaded, whatever is committed while it runs
     jobs = {
-        t: (
-            args.suite,
-            t,
-            args.demos_per_task,
-            max_attempts,
-            args.seed,
-            args.image_size,
-            str(staging),
-            commit,
-            args.workers,
-        )
+        t: [
+            (args.suite, t, shard, args.workers, args.demos_per_task, max_attempts, args.seed)
+            + (args.image_size, str(staging), commit)
+            for shard in range(args.workers)
+        ]
         for t in task_ids
     }
     start = time.perf_counter()
@@ -381,19 +389,23 @@ def main() -> None:
     )
 
 
-def _run_jobs(jobs: dict[int, tuple], workers: int):
-    """Run `run_task` on every job and yield each task id as its task finishes."""
+def _run_jobs(jobs: dict[int, list[tuple]], workers: int):
+    """Run `run_task` on every task's shards and yield each task id as its last shard finishes."""
     if workers == 1:
-        for task_id, job in jobs.items():
-            run_task(job)
+        for task_id, shards in jobs.items():
+            for job in shards:
+                run_task(job)
             yield task_id
         return
     # Not multiprocessing.Pool: its daemonic workers cannot start the dataset writer's own processes.
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, job): task_id for task_id, job in jobs.items()}
+        futures = {pool.submit(run_task, job): task_id for task_id, shards in jobs.items() for job in shards}
+        running = Counter(futures.values())
         for future in as_completed(futures):
             future.result()
-            yield futures[future]
+            running[futures[future]] -= 1
+            if not running[futures[future]]:
+                yield futures[future]
 
 
 if __name__ == "__main__":

@@ -95,8 +95,12 @@ def generated(tmp_path_factory):
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     staging = root.parent / ".staging" / root.name / f"task_{TASK_ID:02d}"
-    log = [json.loads(line) for line in (staging / "attempts.jsonl").read_text().splitlines()]
-    return {"root": root, "log": log, "args": args, "report": root.parent / "report.json"}
+    return {
+        "root": root,
+        "log": record_demos.read_log(staging),
+        "args": args,
+        "report": root.parent / "report.json",
+    }
 
 
 def test_recorder_schema_matches_lerobot_libero(generated):
@@ -277,7 +281,7 @@ def test_generation_resumes_without_redoing_attempts(generated):
     from benchmarks.libero import libero_env, record_demos
 
     staging = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
-    before = (staging / "attempts.jsonl").read_text()
+    before = record_demos.read_log(staging)
     result = subprocess.run(
         [sys.executable, "-m", record_demos.__name__, *generated["args"]],
         capture_output=True,
@@ -285,7 +289,7 @@ def test_generation_resumes_without_redoing_attempts(generated):
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    assert (staging / "attempts.jsonl").read_text() == before
+    assert record_demos.read_log(staging) == before
     report = json.loads(generated["report"].read_text())
     task = report["suites"][SUITE]["pick up the alphabet soup and place it in the basket"]
     assert task["demos_kept"] == 1 and task["attempts"] >= 1
@@ -341,6 +345,42 @@ def test_a_second_run_on_the_same_staging_is_refused(generated):
             cwd=REPO,
         )
     assert result.returncode != 0 and "another run is writing" in result.stderr
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+def test_a_task_split_across_workers_keeps_the_demos_one_worker_would(shards):
+    """Worker k takes attempts k, k + shards, ... and the shards finish in whatever order they happen to; the task
+    still keeps the first successes in attempt order, with every attempt before the last kept one done. Shards
+    running at the same speed overrun the last kept attempt by at most one attempt each."""
+    from benchmarks.libero import record_demos
+
+    outcomes = ["success" if x < 0.6 else "timeout" for x in np.random.default_rng(0).random(200)]
+    demos, max_attempts = 10, 200
+
+    def run(shards: int, seed: int | None) -> list[dict]:
+        """One attempt at a time, by a shard drawn at random (seed) or in turn (None)."""
+        log, order, turn = [], np.random.default_rng(seed), 0
+        active = list(range(shards))
+        while active:
+            shard = int(order.choice(active)) if seed is not None else active[turn % len(active)]
+            turn += 1
+            attempt = record_demos.next_attempt(log, shard, shards, demos, max_attempts)
+            if attempt is None:
+                active.remove(shard)
+            else:
+                log = sorted(
+                    log + [{"attempt": attempt, "outcome": outcomes[attempt]}], key=lambda r: r["attempt"]
+                )
+        return log
+
+    alone = run(1, seed=None)
+    kept = [r["attempt"] for r in record_demos.kept_records(alone, demos)]
+    assert len(kept) == demos and [r["attempt"] for r in alone] == list(range(kept[-1] + 1))
+    for seed in [None, *range(5)]:
+        log = run(shards, seed)
+        assert [r["attempt"] for r in record_demos.kept_records(log, demos)] == kept
+        assert {r["attempt"] for r in log} >= set(range(kept[-1] + 1))
+    assert len(run(shards, seed=None)) < len(alone) + shards
 
 
 def _stage_task(task_dir: Path, outcomes: list[str], workers: int = 2) -> None:
