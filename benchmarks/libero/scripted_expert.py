@@ -30,6 +30,9 @@ CORRIDOR = 0.1  # objects whose footprint comes this close to a carry path are o
 # The Panda's finger pads reach 4 mm below the grip site: grasping this high above an object's bottom keeps them
 # off the table and puts most of their 16 mm height on a flat object (butter: 17 mm tall), so it cannot slip out.
 GRASP_FLOOR = 0.008  # m
+# An object moved aside is set down this far from the part a drawer sweeps (the hand reaches past the rim it
+# grasps) and from every other object (room for the open fingers), on the table within TABLE_REACH of its centre.
+HAND_REACH, FINGER_ROOM, TABLE_REACH = 0.06, 0.03, 0.35  # m
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
 # The grip site moving less than BLOCKED_TRAVEL (m) over BLOCKED_STEPS steps is blocked (e.g. a held object resting).
 BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
@@ -484,6 +487,49 @@ def _place_target(scene: Scene, predicate: str, target: str) -> tuple[np.ndarray
     return center[:2], surface
 
 
+def _swept_box(scene: Scene, joint: str, target: float) -> tuple[np.ndarray, np.ndarray]:
+    """World xy box (low, high corners) of the part `joint` moves, over its whole travel to `target`."""
+    points = scene.joint_points(joint)[:, :2]
+    moved = points + (target - scene.joint_qpos(joint)) * scene.joint_axis(joint)[:2]
+    swept = np.concatenate([points, moved])
+    return swept.min(axis=0), swept.max(axis=0)
+
+
+def _overlaps(points: np.ndarray, box: tuple[np.ndarray, np.ndarray], margin: float) -> bool:
+    """Whether the xy extent of `points` comes within `margin` of the xy `box`."""
+    low, high = box
+    xy = points[:, :2]
+    return bool(np.all(xy.min(axis=0) < high + margin) and np.all(xy.max(axis=0) > low - margin))
+
+
+def _clear_spot(scene: Scene, name: str, avoid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The nearest table spot (xy of `name`'s body) where it stands clear of `avoid` and of every other object."""
+    shape = scene.shape(name)
+    radius = 0.5 * max(shape.length, shape.width)
+    others = np.concatenate([points[:, :2] for points in scene.other_objects_points(name)])
+    grid = np.stack(np.meshgrid(*[np.arange(-0.3, 0.301, 0.01)] * 2), axis=-1).reshape(-1, 2) + shape.center
+    grid = grid[np.argsort(np.linalg.norm(grid - shape.center, axis=1))]
+    for center in grid:
+        on_table = np.all(np.abs(center) < TABLE_REACH)
+        clear = np.min(np.linalg.norm(others - center, axis=1)) > radius + FINGER_ROOM
+        if on_table and clear and not _overlaps(center[None], avoid, radius + HAND_REACH):
+            return center + scene.body_pos(name)[:2] - shape.center
+    raise SkillFailedError(f"no clear spot on the table to move {name!r} to")
+
+
+def _move_aside(expert: Expert, name: str, avoid: tuple[np.ndarray, np.ndarray]) -> Skill:
+    """Pick `name` and set it down clear of `avoid`: a drawer opened over an object leaves no room to grasp it.
+    Carried straight over at the height `pick` lifts it to: the spot is near and clear."""
+    scene = expert.scene
+    spot = _clear_spot(scene, name, avoid)
+    yield from pick(expert, name)
+    carried = scene.eef_pos() + [*(spot - scene.body_pos(name)[:2]), 0.0]
+    yield from expert.move(carried, tol=0.015)
+    yield from expert.move(carried - [0, 0, 0.07], tol=0.01, stop_when_blocked=True)
+    yield from expert.set_gripper(OPEN)
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
+
+
 def _place(expert: Expert, obj: str, predicate: str, target: str) -> Skill:
     xy, surface = _place_target(expert.scene, predicate, target)  # read now: drawers may have moved
     yield from place(expert, obj, xy, surface)
@@ -511,6 +557,12 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
                 and sites[target].joints
                 and not scene.env.object_states_dict[target].is_open()
             ):
+                joints, articulation = _articulation(scene, target)
+                opened = float(np.mean(articulation["default_open_ranges"]))
+                for joint in filter(scene.joint_is_slide, joints):  # a drawer, not a door
+                    box = _swept_box(scene, joint, opened)
+                    if _overlaps(scene.points(obj), box, CLEARANCE):
+                        yield lambda obj=obj, box=box: _move_aside(expert, obj, box)
                 yield from _actuate(expert, target, "default_open_ranges")
             yield lambda obj=obj: pick(expert, obj)
             yield lambda obj=obj, predicate=predicate, target=target: _place(expert, obj, predicate, target)

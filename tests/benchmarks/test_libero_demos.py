@@ -277,6 +277,27 @@ def test_the_expert_opens_a_drawer_under_another_drawers_handle():
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
+def test_the_expert_moves_an_object_from_under_a_drawer_before_opening_it():
+    """libero_goal task 3 (open the top drawer and put the bowl inside): the opened drawer would hang over the bowl
+    and leave no room to grasp its rim, so the bowl is first set down clear of the drawer's sweep, drawer shut."""
+    from benchmarks.libero import libero_env, scripted_expert as se
+
+    env, _ = libero_env.make_env("libero_goal", 3, image_size=128)
+    env.reset(seed=libero_env.attempt_seed(100_000, 3, 0))
+    libero_env.set_cameras(env, False)
+    expert = se.Expert(se.Scene(env))
+    scene, joint = expert.scene, "wooden_cabinet_1_top_level"
+    sweep = se._swept_box(scene, joint, -0.15)  # the drawer's default open position
+    assert se._overlaps(scene.points("akita_black_bowl_1"), sweep, margin=0.0)
+
+    first_skill = next(se.plan(expert, scene.env.parsed_problem["goal_state"]))
+    for action in first_skill():
+        env._env.step(action)
+    assert not se._overlaps(scene.points("akita_black_bowl_1"), sweep, margin=se.HAND_REACH)
+    assert scene.joint_qpos(joint) == pytest.approx(0.0, abs=0.005)
+    env.close()
+
+
 def test_generation_resumes_without_redoing_attempts(generated):
     from benchmarks.libero import libero_env, record_demos
 
