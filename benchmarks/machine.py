@@ -6,6 +6,7 @@ import argparse
 import ctypes.util
 import dataclasses
 import json
+import multiprocessing as mp
 import os
 import platform
 import re
@@ -75,6 +76,13 @@ def settings_from_args[T](
         return settings(**{key: value for key, value in vars(args).items() if key in names}, **fixed)
     except ValueError as error:
         parser.error(str(error))
+
+
+def parent_exited() -> bool:
+    """In a pool's worker: whether the process that started it is gone (killed or stopped), so the worker stops
+    too instead of finishing its jobs for nobody. Spawned workers are not killed with their parent."""
+    parent = mp.parent_process()
+    return parent is not None and not parent.is_alive()
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -36,7 +36,7 @@ def check_task(job: tuple[str, int, int, int]) -> dict:
     eval_starts = libero_env.eval_start_positions(env, suite_name, task_id)
     outcomes, lengths, rejected, attempt = Counter(), [], 0, 0
     start = time.perf_counter()
-    while sum(outcomes.values()) < attempts and attempt < 3 * attempts:
+    while sum(outcomes.values()) < attempts and attempt < 3 * attempts and not machine.parent_exited():
         observation, _ = env.reset(seed=libero_env.attempt_seed(seed, task_id, attempt))
         attempt += 1
         if libero_env.start_rejection(eval_starts, env)[0]:

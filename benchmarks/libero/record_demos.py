@@ -93,10 +93,7 @@ def run_task(job: tuple) -> None:
     pipeline = EvalPipeline(config)
     env.reset(seed=seed)
     eval_starts = eval_start_positions(env, suite_name, task_id)
-    parent = mp.parent_process()
-    while attempt is not None:
-        if parent is not None and not parent.is_alive():  # the run was stopped: do not outlive it
-            break
+    while attempt is not None and not machine.parent_exited():
         start = time.perf_counter()
         observation, _ = env.reset(seed=attempt_seed(seed, task_id, attempt))
         rejection, distance = start_rejection(eval_starts, env)

@@ -1,7 +1,10 @@
 """Helpers shared by the benchmark runners: resumable CLI runs and generated document sections."""
 
 import json
+import os
+import subprocess  # nosec B404
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +197,34 @@ def test_a_cell_names_the_policy_options_it_changed_from_the_defaults():
     assert set(options) == {"environment_state_loss_weight", "resize_shape", "rtc_config"}
     assert options["resize_shape"] == [96, 96] and options["rtc_config"]["execution_horizon"] == 4
     assert json.loads(json.dumps(options)) == options  # what the results file stores
+
+
+STOPPED_PARENT = """
+import multiprocessing as mp, os, sys, time
+from pathlib import Path
+from benchmarks import machine
+
+def worker(marker):
+    end = time.monotonic() + 60  # a worker that never notices still ends, so a failing test leaves nothing behind
+    while not machine.parent_exited() and time.monotonic() < end:
+        time.sleep(0.05)
+    if machine.parent_exited():
+        Path(marker).write_text("stopped")
+
+if __name__ == "__main__":
+    mp.get_context("spawn").Process(target=worker, args=(sys.argv[1],)).start()
+    time.sleep(2)
+    os._exit(0 if not Path(sys.argv[1]).exists() and not machine.parent_exited() else 1)  # killed: no cleanup
+"""
+
+
+def test_a_pool_worker_notices_that_the_run_that_started_it_was_stopped(tmp_path):
+    script, marker = tmp_path / "run.py", tmp_path / "stopped"
+    script.write_text(STOPPED_PARENT)
+    env = {**os.environ, "PYTHONPATH": str(machine.REPO)}
+    run = subprocess.run([sys.executable, str(script), str(marker)], env=env, timeout=60)
+    assert run.returncode == 0, "the worker stopped while its parent was alive"
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "the worker outlived its parent"
