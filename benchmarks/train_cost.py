@@ -124,7 +124,14 @@ class Settings:
     batch_size: int = 16
     steps: int = 10
     policies: list[str] = field(
-        default_factory=lambda: ["my_policy", "my_policy_before", "my_policy_96px", "act", "diffusion"]
+        default_factory=lambda: [
+            "my_policy",
+            "my_policy_before",
+            "my_policy_96px",
+            "my_policy_96px_3stages",
+            "act",
+            "diffusion",
+        ]
     )
     shapes: list[str] = field(default_factory=lambda: list(SHAPES))
     data_samples: int = 64
@@ -140,6 +147,8 @@ def make_config(name: str, shape: Shape):
         return MyPolicyConfig(**common, **MY_POLICY_BEFORE)
     if name == "my_policy_96px":  # a lever, not a default: smaller camera input
         return MyPolicyConfig(**common, resize_shape=(96, 96))
+    if name == "my_policy_96px_3stages":  # and a ResNet without its last stage: 4x the camera tokens
+        return MyPolicyConfig(**common, resize_shape=(96, 96), backbone_stages=3)
     if name == "act":
         return ACTConfig(**common, pretrained_backbone_weights=None)
     if name == "diffusion":

@@ -26,6 +26,7 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"horizon": 0}, "`horizon` must be positive"),
         ({"dim_model": -4}, "`dim_model` must be positive"),
         ({"vision_backbone": "vit_b_16"}, "`vision_backbone` must be one of"),
+        ({"backbone_stages": 5}, "`backbone_stages` must be 2, 3 or 4"),
         ({"num_inference_steps": 3}, "power of two"),
         ({"num_inference_steps": 16, "max_shortcut_steps": 8}, "cannot exceed `max_shortcut_steps`"),
         ({"crop_ratio": 0.0}, "`crop_ratio`"),
@@ -302,12 +303,22 @@ def test_cameras_through_one_backbone_pass_give_each_cameras_own_features():
         )
 
 
-def test_one_token_per_feature_map_cell():
-    config = make_config(state=False, use_language=False, resize_shape=(64, 96), crop_ratio=1.0)
+@pytest.mark.parametrize(
+    ("backbone", "stages", "stride"), [("resnet18", 4, 32), ("resnet18", 3, 16), ("resnet50", 2, 8)]
+)
+def test_one_token_per_feature_map_cell(backbone, stages, stride):
+    config = make_config(
+        state=False,
+        use_language=False,
+        resize_shape=(64, 96),
+        crop_ratio=1.0,
+        vision_backbone=backbone,
+        backbone_stages=stages,
+    )
     policy, pre, _ = make_policy_and_processors(config)
     policy.eval()
     memory, _ = policy.model.encode_observation(pre(raw_batch(config)))
-    assert memory.shape[1] == (64 // 32) * (96 // 32)
+    assert memory.shape[1] == (64 // stride) * (96 // stride)
 
 
 def test_reduction_none_gives_one_loss_per_sample():

@@ -37,6 +37,9 @@ class MyPolicyConfig(PreTrainedConfig):
         horizon: Length of the predicted action chunk.
         n_action_steps: Actions of each chunk executed before the next chunk is predicted (<= horizon).
         vision_backbone: torchvision ResNet used to encode each camera ("resnet18", "resnet34", "resnet50").
+        backbone_stages: ResNet stages kept (2-4). Each stage dropped from the end halves the feature map's
+            stride (4: 1/32 of the crop, 3: 1/16), so a camera gives 4x the tokens from a cheaper network with
+            about half the weights: finer positions for small (e.g. 96x96) inputs.
         pretrained_backbone_weights: Optional torchvision weights name (e.g. "ResNet18_Weights.IMAGENET1K_V1");
             `None` trains from scratch so nothing is downloaded.
         use_group_norm: Replace BatchNorm by GroupNorm in the backbone (BatchNorm statistics are unreliable with
@@ -95,6 +98,7 @@ class MyPolicyConfig(PreTrainedConfig):
 
     # Vision.
     vision_backbone: str = "resnet18"
+    backbone_stages: int = 4
     pretrained_backbone_weights: str | None = None
     use_group_norm: bool = True
     use_separate_rgb_encoder_per_camera: bool = False
@@ -165,6 +169,10 @@ class MyPolicyConfig(PreTrainedConfig):
             raise ValueError(
                 f"`vision_backbone` must be one of {VISION_BACKBONES}, got '{self.vision_backbone}'."
             )
+        if self.backbone_stages not in (2, 3, 4):
+            raise ValueError(
+                f"`backbone_stages` must be 2, 3 or 4 (ResNet stages kept), got {self.backbone_stages}."
+            )
         if self.use_group_norm and self.pretrained_backbone_weights is not None:
             raise ValueError(
                 "`use_group_norm=True` replaces the BatchNorm layers that pretrained weights were trained with; "
@@ -204,6 +212,11 @@ class MyPolicyConfig(PreTrainedConfig):
     @property
     def crop_shape(self) -> tuple[int, int]:
         return (int(self.resize_shape[0] * self.crop_ratio), int(self.resize_shape[1] * self.crop_ratio))
+
+    @property
+    def backbone_stride(self) -> int:
+        """Input pixels per feature-map cell: the stem's 4 (strided conv, max pool), then 2 per stage after the first."""
+        return 2 ** (self.backbone_stages + 1)
 
     def get_optimizer_preset(self) -> AdamWConfig:
         return AdamWConfig(

@@ -185,11 +185,11 @@ class MyPolicyModel(nn.Module):
         self.camera_keys = list(config.image_features)
 
         n_backbones = len(self.camera_keys) if config.use_separate_rgb_encoder_per_camera else 1
-        self.backbones = nn.ModuleList(_make_backbone(config) for _ in range(n_backbones))
-        feature_dim = 2048 if config.vision_backbone == "resnet50" else 512
-        self.image_proj = nn.Conv2d(feature_dim, dim, kernel_size=1)
+        backbones = [_make_backbone(config) for _ in range(n_backbones)]
+        self.backbones = nn.ModuleList(backbone for backbone, _ in backbones)
+        self.image_proj = nn.Conv2d(backbones[0][1], dim, kernel_size=1)
         crop_h, crop_w = config.crop_shape
-        n_patches = math.ceil(crop_h / 32) * math.ceil(crop_w / 32)
+        n_patches = math.ceil(crop_h / config.backbone_stride) * math.ceil(crop_w / config.backbone_stride)
         self.n_camera_tokens = len(self.camera_keys) * n_patches
         self.image_pos = nn.Parameter(torch.randn(len(self.camera_keys), n_patches, dim) * 0.02)
         self.resize = v2.Resize(config.resize_shape, antialias=True)
@@ -495,10 +495,14 @@ def _layer[L: (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)](
     )
 
 
-def _make_backbone(config: MyPolicyConfig) -> nn.Module:
-    """A torchvision ResNet without its pooling and classifier: (B, 3, H, W) -> (B, C, H/32, W/32)."""
+def _make_backbone(config: MyPolicyConfig) -> tuple[nn.Module, int]:
+    """A torchvision ResNet's first `backbone_stages` stages (no pooling, no classifier) and its output channels:
+    (B, 3, H, W) -> (B, C, H/s, W/s), s = `backbone_stride`."""
     norm_layer = (lambda channels: nn.GroupNorm(channels // 16, channels)) if config.use_group_norm else None
     resnet = getattr(torchvision.models, config.vision_backbone)(
         weights=config.pretrained_backbone_weights, norm_layer=norm_layer
     )
-    return nn.Sequential(*list(resnet.children())[:-2])
+    stem = [resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool]
+    stages = [resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4][: config.backbone_stages]
+    channels = resnet.fc.in_features >> (4 - config.backbone_stages)  # each stage doubles the channels
+    return nn.Sequential(*stem, *stages), channels
