@@ -55,7 +55,7 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
     cfg = TrainPipelineConfig.from_pretrained(machine.last_checkpoint(run.train_dir))
     policy = MyPolicy.from_pretrained(machine.last_checkpoint(run.train_dir))
     demos = json.loads(demos_report.read_text())
-    nproc = train_launch(out)["nproc"]
+    launch = train_launch(out)
     suites, eval_wall = {}, 0.0
     for suite in run.suites:
         evaluated = eval_dir(run, suite)
@@ -88,6 +88,7 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
     }
     return {
         **machine.provenance(),
+        **({"git_commit": launch["git_commit"]} if launch.get("git_commit") else {}),  # the trained code's
         "data": {
             "source": "scripted expert (benchmarks/libero/scripted_expert.py), not the human demonstrations "
             "of lerobot/libero",
@@ -101,8 +102,8 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
             },
         },
         "train_steps": machine.trained_steps(run.train_dir),
-        "batch_size": cfg.batch_size * nproc,
-        "train_processes": nproc,
+        "batch_size": cfg.batch_size * launch["nproc"],
+        "train_processes": launch["nproc"],
         "seed": cfg.seed,
         "params": machine.trainable_params(policy),
         "policy_options": machine.policy_options(policy.config),

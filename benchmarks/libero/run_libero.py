@@ -95,7 +95,8 @@ def merged_dataset(suites: list[str]) -> Path:
 
 def train_launch(out: Path) -> dict:
     """How the training run in `out` is launched: processes and effective batch (lerobot-train's config only
-    knows the per-process batch)."""
+    knows the per-process batch), and the commit whose code started it (`git_commit`; the report's, since the
+    code may move on while a run trains)."""
     path = out / LAUNCH
     return json.loads(path.read_text()) if path.exists() else {"nproc": 1, "batch_size": None}
 
@@ -136,11 +137,14 @@ def train(run: LiberoRun) -> None:
     # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
     launcher = [str(machine.BIN / "torchrun"), f"--nproc_per_node={run.nproc}"] if run.nproc > 1 else []
     launch, previous = {"nproc": run.nproc, "batch_size": run.batch_size}, train_launch(run.out)
-    if machine.trained_steps(run.train_dir) and previous != launch:
+    resumed = machine.trained_steps(run.train_dir) > 0
+    if resumed and {k: previous.get(k) for k in launch} != launch:
         raise SystemExit(
             f"{run.train_dir} was trained with {previous}; resume with the same "
             "--nproc and --batch-size, or train in a new --out folder"
         )
+    # A resumed run keeps the commit that started it (runs started before this was recorded: the resuming one).
+    launch["git_commit"] = (resumed and previous.get("git_commit")) or machine.git_commit()
     run.out.mkdir(parents=True, exist_ok=True)
     (run.out / LAUNCH).write_text(json.dumps(launch))
     fresh = machine.lerobot_train_command(

@@ -145,3 +145,19 @@ def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
     assert run_libero.eval_dir(run, "libero_object") == folder
     default = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path)
     assert run_libero.eval_dir(default, "libero_object") == tmp_path / "eval" / "libero_object"
+
+
+def test_a_training_run_keeps_the_commit_that_started_it(tmp_path, monkeypatch):
+    """The report names the code that trained the checkpoint, not the code checked out when it is written."""
+    steps, commit = [0], ["started"]
+    monkeypatch.setattr(run_libero, "merged_dataset", lambda suites: tmp_path / "data")
+    monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: steps[0])
+    monkeypatch.setattr(run_libero.machine, "git_commit", lambda *paths: commit[0])
+    monkeypatch.setattr(run_libero.machine, "train_or_resume", lambda *args: None)
+    run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, nproc=2, batch_size=16)
+    run_libero.train(run)
+    steps[0], commit[0] = 500, "moved on"
+    run_libero.train(run)  # resumed at a later commit
+    assert run_libero.train_launch(tmp_path) == {"nproc": 2, "batch_size": 16, "git_commit": "started"}
+    with pytest.raises(SystemExit, match="resume with the same"):
+        run_libero.train(run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, nproc=1, batch_size=16))
