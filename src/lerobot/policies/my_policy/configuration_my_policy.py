@@ -218,6 +218,11 @@ class MyPolicyConfig(PreTrainedConfig):
         """Input pixels per feature-map cell: the stem's 4 (strided conv, max pool), then 2 per stage after the first."""
         return 2 ** (self.backbone_stages + 1)
 
+    @property
+    def backbone_channels(self) -> int:
+        """Channels of the backbone's feature map: the full ResNet's, halved for each stage dropped."""
+        return (2048 if self.vision_backbone == "resnet50" else 512) >> (4 - self.backbone_stages)
+
     def get_optimizer_preset(self) -> AdamWConfig:
         return AdamWConfig(
             lr=self.optimizer_lr,

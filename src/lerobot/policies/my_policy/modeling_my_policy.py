@@ -185,9 +185,8 @@ class MyPolicyModel(nn.Module):
         self.camera_keys = list(config.image_features)
 
         n_backbones = len(self.camera_keys) if config.use_separate_rgb_encoder_per_camera else 1
-        backbones = [_make_backbone(config) for _ in range(n_backbones)]
-        self.backbones = nn.ModuleList(backbone for backbone, _ in backbones)
-        self.image_proj = nn.Conv2d(backbones[0][1], dim, kernel_size=1)
+        self.backbones = nn.ModuleList(_make_backbone(config) for _ in range(n_backbones))
+        self.image_proj = nn.Conv2d(config.backbone_channels, dim, kernel_size=1)
         crop_h, crop_w = config.crop_shape
         n_patches = math.ceil(crop_h / config.backbone_stride) * math.ceil(crop_w / config.backbone_stride)
         self.n_camera_tokens = len(self.camera_keys) * n_patches
@@ -495,14 +494,13 @@ def _layer[L: (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)](
     )
 
 
-def _make_backbone(config: MyPolicyConfig) -> tuple[nn.Module, int]:
-    """A torchvision ResNet's first `backbone_stages` stages (no pooling, no classifier) and its output channels:
-    (B, 3, H, W) -> (B, C, H/s, W/s), s = `backbone_stride`."""
+def _make_backbone(config: MyPolicyConfig) -> nn.Module:
+    """A torchvision ResNet's stem and first `backbone_stages` stages (no pooling, no classifier):
+    (B, 3, H, W) -> (B, `backbone_channels`, H/s, W/s), s = `backbone_stride`."""
     norm_layer = (lambda channels: nn.GroupNorm(channels // 16, channels)) if config.use_group_norm else None
     resnet = getattr(torchvision.models, config.vision_backbone)(
         weights=config.pretrained_backbone_weights, norm_layer=norm_layer
     )
     stem = [resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool]
     stages = [resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4][: config.backbone_stages]
-    channels = resnet.fc.in_features >> (4 - config.backbone_stages)  # each stage doubles the channels
-    return nn.Sequential(*stem, *stages), channels
+    return nn.Sequential(*stem, *stages)
