@@ -27,6 +27,7 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"dim_model": -4}, "`dim_model` must be positive"),
         ({"vision_backbone": "vit_b_16"}, "`vision_backbone` must be one of"),
         ({"backbone_stages": 5}, "`backbone_stages` must be 2, 3 or 4"),
+        ({"prediction_type": "epsilon"}, "`prediction_type` must be one of"),
         ({"num_inference_steps": 3}, "power of two"),
         ({"num_inference_steps": 16, "max_shortcut_steps": 8}, "cannot exceed `max_shortcut_steps`"),
         ({"crop_ratio": 0.0}, "`crop_ratio`"),
@@ -161,6 +162,25 @@ def test_flow_targets_straight_path_and_shortcut_grid(monkeypatch):
         x_t[:n_sc], t_out[:n_sc], step[:n_sc], step[:n_sc] == 0.125, None, None, is_pad[:n_sc]
     )
     torch.testing.assert_close(target[:n_sc], expected)
+
+
+def test_a_predicted_sample_is_trained_by_its_absolute_error_and_sampling_lands_on_it(monkeypatch):
+    """With `prediction_type="sample"` the decoder's output is the chunk: a flow-matching sample's loss is its
+    absolute error to the actions, and the Euler steps from any noise end exactly on the predicted chunk."""
+    config = make_config(prediction_type="sample", shortcut_fraction=0.0)
+    policy, pre, _ = make_policy_and_processors(config)
+    batch = pre(raw_batch(config, batch_size=4))
+    monkeypatch.setattr(policy.model, "predict", lambda *_, **__: batch[ACTION] - 0.25)
+    loss, info = policy.forward(batch)
+    torch.testing.assert_close(loss, torch.tensor(0.25))
+    assert info["flow_loss"] == pytest.approx(0.25)
+
+    chunk = torch.randn(4, config.horizon, ACTION_DIM)
+    monkeypatch.setattr(policy.model, "predict", lambda *_, **__: chunk)
+    observation = {k: v for k, v in batch.items() if k not in (ACTION, "action_is_pad")}
+    for steps in (1, 2, 8):
+        actions = policy.model.generate_actions(observation, num_inference_steps=steps)
+        torch.testing.assert_close(actions, chunk)
 
 
 def test_text_is_encoded_once_per_distinct_sentence_without_changing_the_result(monkeypatch):
@@ -404,8 +424,10 @@ def test_save_and_load_give_identical_actions(tmp_path):
     )
 
 
-def test_overfits_a_tiny_batch_and_samples_in_one_and_four_steps():
+@pytest.mark.parametrize("prediction_type", ["velocity", "sample"])
+def test_overfits_a_tiny_batch_and_samples_in_one_and_four_steps(prediction_type):
     config = make_config(
+        prediction_type=prediction_type,
         use_ema=False,
         dropout=0.0,
         shortcut_fraction=0.5,

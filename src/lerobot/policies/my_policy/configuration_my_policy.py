@@ -22,6 +22,7 @@ from ..rtc.configuration_rtc import RTCConfig
 
 VISION_BACKBONES = ("resnet18", "resnet34", "resnet50")
 BYTE_TEXT_ENCODER = "bytes"
+PREDICTION_TYPES = ("velocity", "sample")
 
 
 @PreTrainedConfig.register_subclass("my_policy")
@@ -62,6 +63,11 @@ class MyPolicyConfig(PreTrainedConfig):
             observation tokens).
         n_text_layers: Layers of the byte-level text encoder.
         dropout: Dropout in all transformers.
+        prediction_type: What the action decoder outputs. "velocity": the flow's velocity, trained with its
+            squared error (flow matching). "sample": the action chunk itself, trained with its absolute error
+            (L1 Flow, Song et al., 2025; squared for the shortcut's self-made targets); the velocity is then
+            (prediction - x_t) / (1 - t), so sampling, the shortcut objective and RTC are unchanged and the last
+            Euler step lands on the predicted chunk.
         num_inference_steps: Euler steps integrating the flow at inference (a power of two <= max_shortcut_steps);
             1 is the one-step mode.
         max_shortcut_steps: Finest step count the shortcut objective trains; step sizes 1, 1/2, ..., 1/max are
@@ -119,6 +125,7 @@ class MyPolicyConfig(PreTrainedConfig):
     dropout: float = 0.1
 
     # Flow matching and shortcut.
+    prediction_type: str = "velocity"
     num_inference_steps: int = 4
     max_shortcut_steps: int = 8
     shortcut_fraction: float = 0.25
@@ -168,6 +175,10 @@ class MyPolicyConfig(PreTrainedConfig):
         if self.vision_backbone not in VISION_BACKBONES:
             raise ValueError(
                 f"`vision_backbone` must be one of {VISION_BACKBONES}, got '{self.vision_backbone}'."
+            )
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ValueError(
+                f"`prediction_type` must be one of {PREDICTION_TYPES}, got '{self.prediction_type}'."
             )
         if self.backbone_stages not in (2, 3, 4):
             raise ValueError(

@@ -334,7 +334,25 @@ class MyPolicyModel(nn.Module):
         memory_mask: Tensor,
         action_is_pad: Tensor | None = None,
     ) -> Tensor:
-        """Velocity (B, horizon, action_dim) at time t for an integration step of size `step` (0 = instant)."""
+        """Velocity (B, horizon, action_dim) at time t for an integration step of size `step` (0 = instant).
+
+        A predicted chunk (`prediction_type="sample"`) is turned into the velocity that reaches it at t = 1, so an
+        Euler step that ends at t = 1 lands on the prediction."""
+        out = self.predict(x_t, t, step, memory, memory_mask, action_is_pad)
+        if self.config.prediction_type == "sample":
+            return (out - x_t) / (1 - t)[:, None, None]
+        return out
+
+    def predict(
+        self,
+        x_t: Tensor,
+        t: Tensor,
+        step: Tensor,
+        memory: Tensor,
+        memory_mask: Tensor,
+        action_is_pad: Tensor | None = None,
+    ) -> Tensor:
+        """The decoder's output (B, horizon, action_dim): the velocity, or the action chunk itself."""
         cond = self.time_embed(self.time_proj(t * 1000).to(x_t.dtype))
         cond = cond + self.step_embed(self.time_proj(step * 1000).to(x_t.dtype))
         tokens = self.action_in(x_t) + self.action_pos + cond.unsqueeze(1)
@@ -382,6 +400,8 @@ class MyPolicyModel(nn.Module):
 
     def compute_loss(self, batch: dict[str, Tensor], reduction: str = "mean") -> tuple[Tensor, dict]:
         """Flow-matching + shortcut loss; padded actions (`action_is_pad`) neither count nor are attended to.
+        The squared error of the velocity, or with `prediction_type="sample"` the absolute error of the chunk
+        (squared for the shortcut samples).
         With an environment-state head, plus `environment_state_loss_weight` times its error."""
         if reduction not in ("mean", "none"):
             raise ValueError(f"`reduction` must be 'mean' or 'none', got '{reduction}'.")
@@ -391,13 +411,20 @@ class MyPolicyModel(nn.Module):
         if is_pad is None:
             is_pad = torch.zeros(actions.shape[:2], dtype=torch.bool, device=actions.device)
         x_t, t, step, target = self.flow_targets(actions, is_pad, memory, memory_mask)
-        pred = self.velocity(x_t, t, step, memory, memory_mask, action_is_pad=is_pad)
+        pred = self.predict(x_t, t, step, memory, memory_mask, action_is_pad=is_pad)
+        n_shortcut = self.n_shortcut(actions.shape[0])
+        if self.config.prediction_type == "sample":
+            # The chunk that the target velocity reaches at t = 1 (for flow matching, the actions themselves).
+            # Absolute error on the data (L1 Flow); the shortcut's self-made targets keep the squared error:
+            # nearly met from early on, their noise would get full-size L1 gradients (a tiny batch with half
+            # of it shortcut samples stopped learning with L1 on both).
+            error = pred - (x_t + (1 - t)[:, None, None] * target)
+            error = torch.cat([error[:n_shortcut] ** 2, error[n_shortcut:].abs()])
+        else:
+            error = (pred - target) ** 2
 
         valid = (~is_pad).unsqueeze(-1).float()
-        per_sample = ((pred - target) ** 2 * valid).sum(dim=(1, 2)) / (
-            valid.sum(dim=(1, 2)) * actions.shape[-1]
-        )
-        n_shortcut = self.n_shortcut(actions.shape[0])
+        per_sample = (error * valid).sum(dim=(1, 2)) / (valid.sum(dim=(1, 2)) * actions.shape[-1])
         info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
         if n_shortcut:
             info["shortcut_loss"] = per_sample[:n_shortcut].mean().item()
