@@ -12,8 +12,10 @@ step, so they close the loop.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.spatial.transform import Rotation  # robosuite's dependency, so LIBERO's
@@ -33,6 +35,11 @@ GRASP_FLOOR = 0.008  # m
 # An object moved aside is set down this far from the part a drawer sweeps (the hand reaches past the rim it
 # grasps) and from every other object (room for the open fingers), on the table within TABLE_REACH of its centre.
 HAND_REACH, FINGER_ROOM, TABLE_REACH = 0.06, 0.03, 0.35  # m
+# A handle: the last HANDLE_LENGTH (m) at one end of an object's long axis, at most HANDLE_WIDTH (m) across.
+HANDLE_LENGTH, HANDLE_WIDTH = 0.03, 0.03
+SLOT_MARGIN = (
+    0.025  # how far inside a region's edge an object's body origin is set down when it shares it (m)
+)
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
 # The grip site moving less than BLOCKED_TRAVEL (m) over BLOCKED_STEPS steps is blocked (e.g. a held object resting).
 BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
@@ -317,6 +324,26 @@ def _gripper_clearance(
     return nearest
 
 
+def _handle(points: np.ndarray, shape: Shape) -> tuple[np.ndarray, np.ndarray] | None:
+    """Grip point and finger axis on a handle: a part at one end of the long axis no wider than HANDLE_WIDTH
+    over at least HANDLE_LENGTH (a moka pot's), or None. A bowl's or plate's ends narrow too, but within a
+    centimetre or two of the tip."""
+    minor = np.array([-shape.major[1], shape.major[0]])
+    along = (points[:, :2] - shape.center) @ shape.major
+    across = (points[:, :2] - shape.center) @ minor
+    for sign in (1.0, -1.0):
+        tip = float((sign * along).max())
+        run = points[(sign * along) > tip - HANDLE_LENGTH]
+        run_across = across[(sign * along) > tip - HANDLE_LENGTH]
+        if np.ptp(run_across) <= HANDLE_WIDTH:
+            middle = shape.center + shape.major * sign * (tip - HANDLE_LENGTH / 2)
+            grip = np.array(
+                [*(middle + minor * run_across.mean()), run[:, 2].max() - 0.012]
+            )  # pads on its top bar
+            return grip, minor
+    return None
+
+
 def pick(expert: Expert, name: str) -> Skill:
     """Approach from above, grasp and lift `name`. Objects that fit between the fingers are grasped across their
     narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
@@ -343,12 +370,15 @@ def pick(expert: Expert, name: str) -> Skill:
         axis = candidates[best]
         width = float(spans[spans <= MAX_FINGER_SPAN][best])
         preshape = clearance[best] < 0.005
+    elif (handle := _handle(scene.points(name), shape)) is not None:
+        (grasp, axis), width, preshape = handle, 0.0, False
     else:  # rim grasp: pinch the wall as near the robot's side as neighbours leave room for the open fingers
         toward = scene.base_pos()[:2] - shape.center
         facing = np.arctan2(toward[1], toward[0])
+        rim_z = max(shape.top - 0.02, shape.bottom + GRASP_FLOOR)  # a plate's rim is lower than the pads
         for offset in np.radians([0, 30, -30, 60, -60, 90, -90]):
             axis = np.array([np.cos(facing + offset), np.sin(facing + offset)])
-            grasp = np.array([*(shape.center + axis * shape.rim_radius), shape.top - 0.02])
+            grasp = np.array([*(shape.center + axis * shape.rim_radius), rim_z])
             if _gripper_clearance(scene, name, grasp, axis, half_open) > RIM_CLEARANCE:
                 break
         else:
@@ -475,12 +505,21 @@ def _actuate(expert: Expert, name: str, ranges_key: str) -> Iterator[Callable[[]
             yield lambda joint=joint: turn(expert, joint, target)
 
 
-def _place_target(scene: Scene, predicate: str, target: str) -> tuple[np.ndarray, float]:
-    """Where to put an object for `(predicate obj target)`: the xy its body must reach and the surface height."""
+def _place_target(
+    scene: Scene, predicate: str, target: str, slot: int = 0, slots: int = 1
+) -> tuple[np.ndarray, float]:
+    """Where to put an object for `(predicate obj target)`: the xy its body must reach and the surface height.
+    When the goal puts `slots` objects on one region, the `slot`-th goes to its own place along the region's
+    longer side, spread as far apart as the region lets their bodies stay inside it (both moka pots on a burner)."""
     if target not in scene.env.object_sites_dict:
         return scene.body_pos(target)[:2], scene.shape(target).top
     center = scene.site_pos(target)
-    surface = center[2] - scene.site_half_size(target)[2] if predicate == "in" else center[2]
+    half = scene.site_half_size(target)
+    surface = center[2] - half[2] if predicate == "in" else center[2]
+    if slots > 1:
+        side = int(half[1] > half[0])
+        spread = max(half[side] - SLOT_MARGIN, 0.0)
+        center[side] += (2 * slot / (slots - 1) - 1) * spread
     parent = target.removesuffix("_contain_region")
     if target.endswith("_contain_region") and parent in scene.env.obj_body_id:
         surface = max(surface, scene.shape(parent).bottom)
@@ -530,8 +569,10 @@ def _move_aside(expert: Expert, name: str, avoid: tuple[np.ndarray, np.ndarray])
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
 
-def _place(expert: Expert, obj: str, predicate: str, target: str) -> Skill:
-    xy, surface = _place_target(expert.scene, predicate, target)  # read now: drawers may have moved
+def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slots: int) -> Skill:
+    xy, surface = _place_target(
+        expert.scene, predicate, target, slot, slots
+    )  # read now: drawers may have moved
     yield from place(expert, obj, xy, surface)
 
 
@@ -544,6 +585,8 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
     unknown = [p for p, *_ in goal if p not in ORDER]
     if unknown:
         raise NotImplementedError(f"no skill for the goal predicates {unknown} yet")
+    placed_on = Counter(args[1] for predicate, *args in goal if predicate in ("on", "in"))
+    slot = Counter()
     for predicate, *args in sorted(goal, key=lambda g: ORDER[g[0]]):
         if predicate in ("open", "close"):
             yield from _actuate(expert, args[0], f"default_{predicate}_ranges")
@@ -565,7 +608,8 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
                         yield lambda obj=obj, box=box: _move_aside(expert, obj, box)
                 yield from _actuate(expert, target, "default_open_ranges")
             yield lambda obj=obj: pick(expert, obj)
-            yield lambda obj=obj, predicate=predicate, target=target: _place(expert, obj, predicate, target)
+            yield partial(_place, expert, obj, predicate, target, slot[target], placed_on[target])
+            slot[target] += 1
 
 
 def run_expert(expert: Expert, goal: list[list[str]]) -> Skill:

@@ -268,6 +268,50 @@ def test_the_expert_puts_a_second_object_into_a_basket_that_already_holds_one():
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
+def test_a_handle_is_a_narrow_end_of_the_long_axis_and_a_bowl_has_none():
+    """The moka pot's profile: an 8 cm body with a 1.4 cm wide handle sticking out 4 cm; a bowl narrows only at
+    its tip. The handle is gripped across, near its top bar."""
+    from benchmarks.libero import scripted_expert as se
+
+    angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    ring = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    body = np.concatenate([np.c_[0.04 * ring, np.full(32, z)] for z in (0.90, 1.03)])
+    handle = np.array(
+        [[x, y, z] for x in (-0.045, -0.06, -0.075) for y in (-0.007, 0.007) for z in (1.0, 1.03)]
+    )
+
+    def shape(points):
+        center = (points[:, :2].max(axis=0) + points[:, :2].min(axis=0)) / 2
+        xy = points[:, :2] - center
+        return se.Shape(center, np.array([1.0, 0.0]), np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 0.9, 1.03, 0.04)
+
+    pot = np.concatenate([body, handle])
+    grip, axis = se._handle(pot, shape(pot))
+    assert grip[0] == pytest.approx(-0.06) and grip[1] == pytest.approx(0.0)
+    assert grip[2] == pytest.approx(1.03 - 0.012)
+    np.testing.assert_allclose(np.abs(axis), [0.0, 1.0], atol=1e-9)
+    bowl = np.concatenate([np.c_[0.08 * ring, np.full(32, z)] for z in (0.90, 0.95)])
+    assert se._handle(bowl, shape(bowl)) is None
+
+
+def test_the_expert_carries_moka_pots_by_the_handle_to_their_own_places_on_the_burner():
+    """libero_10 task 8 (both moka pots on the stove): a pot is wider than the open fingers, so it is carried by
+    its handle; two objects for one region go to the two ends of it instead of onto each other."""
+    from benchmarks.libero import check_expert
+
+    result = check_expert.check_task(("libero_10", 8, 1, 100_000))
+    assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
+
+
+def test_the_expert_pinches_a_plate_by_its_low_rim():
+    """libero_goal task 5 (the plate to the front of the stove): the plate is 2 cm tall, so its rim is pinched
+    just above the table instead of 2 cm under its top, where the fingers met the table."""
+    from benchmarks.libero import check_expert
+
+    result = check_expert.check_task(("libero_goal", 5, 1, 100_000))
+    assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
+
+
 def test_the_expert_opens_a_drawer_under_another_drawers_handle():
     """libero_goal task 0 (open the middle drawer): the top drawer's handle hangs 6 cm over the middle one's, so
     the handle is pinched from the front with the gripper tipped level; from above, the hand met the top drawer."""
