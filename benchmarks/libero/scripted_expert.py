@@ -37,9 +37,11 @@ GRASP_FLOOR = 0.008  # m
 HAND_REACH, FINGER_ROOM, TABLE_REACH = 0.06, 0.03, 0.35  # m
 # A handle: the last HANDLE_LENGTH (m) at one end of an object's long axis, at most HANDLE_WIDTH (m) across.
 HANDLE_LENGTH, HANDLE_WIDTH = 0.03, 0.03
-SLOT_MARGIN = (
-    0.025  # how far inside a region's edge an object's body origin is set down when it shares it (m)
-)
+# A top whose highest points lie within OPEN_TOP x the width of its centre is closed (a moka pot's lid): no rim to
+# pinch there, unlike a bowl's, a mug's or a plate's (about half the width).
+OPEN_TOP = 0.4
+# How far inside a region's edge an object's body origin is set down when it shares the region (m).
+SLOT_MARGIN = 0.025
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
 # The grip site moving less than BLOCKED_TRAVEL (m) over BLOCKED_STEPS steps is blocked (e.g. a held object resting).
 BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
@@ -370,7 +372,7 @@ def pick(expert: Expert, name: str) -> Skill:
         axis = candidates[best]
         width = float(spans[spans <= MAX_FINGER_SPAN][best])
         preshape = clearance[best] < 0.005
-    elif (handle := _handle(scene.points(name), shape)) is not None:
+    elif shape.rim_radius < OPEN_TOP * shape.width and (handle := _handle(scene.points(name), shape)):
         (grasp, axis), width, preshape = handle, 0.0, False
     else:  # rim grasp: pinch the wall as near the robot's side as neighbours leave room for the open fingers
         toward = scene.base_pos()[:2] - shape.center
@@ -509,7 +511,7 @@ def _place_target(
     scene: Scene, predicate: str, target: str, slot: int = 0, slots: int = 1
 ) -> tuple[np.ndarray, float]:
     """Where to put an object for `(predicate obj target)`: the xy its body must reach and the surface height.
-    When the goal puts `slots` objects on one region, the `slot`-th goes to its own place along the region's
+    When the goal puts `slots` objects on one region (not in: inside a container they settle against each other), the `slot`-th goes to its own place along the region's
     longer side, spread as far apart as the region lets their bodies stay inside it (both moka pots on a burner)."""
     if target not in scene.env.object_sites_dict:
         return scene.body_pos(target)[:2], scene.shape(target).top
@@ -585,7 +587,7 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
     unknown = [p for p, *_ in goal if p not in ORDER]
     if unknown:
         raise NotImplementedError(f"no skill for the goal predicates {unknown} yet")
-    placed_on = Counter(args[1] for predicate, *args in goal if predicate in ("on", "in"))
+    placed_on = Counter(args[1] for predicate, *args in goal if predicate == "on")  # "in": they settle
     slot = Counter()
     for predicate, *args in sorted(goal, key=lambda g: ORDER[g[0]]):
         if predicate in ("open", "close"):
@@ -608,7 +610,7 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
                         yield lambda obj=obj, box=box: _move_aside(expert, obj, box)
                 yield from _actuate(expert, target, "default_open_ranges")
             yield lambda obj=obj: pick(expert, obj)
-            yield partial(_place, expert, obj, predicate, target, slot[target], placed_on[target])
+            yield partial(_place, expert, obj, predicate, target, slot[target], max(placed_on[target], 1))
             slot[target] += 1
 
 
