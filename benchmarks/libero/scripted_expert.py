@@ -511,8 +511,9 @@ def _place_target(
     scene: Scene, predicate: str, target: str, slot: int = 0, slots: int = 1
 ) -> tuple[np.ndarray, float]:
     """Where to put an object for `(predicate obj target)`: the xy its body must reach and the surface height.
-    When the goal puts `slots` objects on one region (not in: inside a container they settle against each other), the `slot`-th goes to its own place along the region's
-    longer side, spread as far apart as the region lets their bodies stay inside it (both moka pots on a burner)."""
+    When the goal sets `slots` objects on one region, the `slot`-th goes to its own place along the region's longer
+    side, spread as far apart as the region lets their bodies stay inside it (both moka pots on a burner); objects
+    put *in* a container are not spread: they settle against each other."""
     if target not in scene.env.object_sites_dict:
         return scene.body_pos(target)[:2], scene.shape(target).top
     center = scene.site_pos(target)
