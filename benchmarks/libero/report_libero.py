@@ -156,6 +156,7 @@ def check_table(results_dir: Path) -> str:
         options = " ".join(
             [f"`{k}={json.dumps(v)}`" for k, v in cell.get("policy_options", {}).items()]
             + [f"`{option}` at evaluation" for option in cell.get("eval_options", [])]
+            + ([f"training seed {cell['seed']}"] if cell["seed"] != LiberoRun.seed else [])
         )
         breakdowns = []
         for suffix, label in FAILURES.items():

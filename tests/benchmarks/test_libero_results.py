@@ -124,15 +124,21 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     (tmp_path / "libero_ablations" / "env_state.json").write_text(json.dumps(lever))
     replanning = {**check, "eval_options": ["--policy.n_action_steps=4"], "average": 0.3}
     (tmp_path / "libero_ablations" / "n_action_steps4.json").write_text(json.dumps(replanning))
+    repeat = {**check, "seed": 1001, "average": 0.4}
+    (tmp_path / "libero_ablations" / "seed1001.json").write_text(json.dumps(repeat))
 
     table = report_libero.check_table(tmp_path).splitlines()
-    assert len(table) == 5  # header, rule, three checks; the breakdown is not a check of its own
-    default, ablation, at_eval = table[2], table[3], table[4]
+    assert len(table) == 6  # header, rule, four checks; the breakdown is not a check of its own
+    default, ablation, at_eval, second_seed = table[2], table[3], table[4], table[5]
     assert "| libero_object 0 | defaults | 2000 × 16 | 43 min | 20% (50) |" in default
     assert "failures (50 episodes): 40 missed the grasp, 10 success" in default
     assert "`environment_state_loss_weight=1.0`" in ablation and "| 50% (50) | not run |" in ablation
     assert (
         "| `--policy.n_action_steps=4` at evaluation | 2000 × 16 |" in at_eval and "| 30% (50) |" in at_eval
+    )
+    assert (
+        "| libero_object 0 | training seed 1001 | 2000 × 16 |" in second_seed
+        and "| 40% (50) |" in second_seed
     )
 
 

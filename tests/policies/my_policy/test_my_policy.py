@@ -37,6 +37,7 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"shortcut_fraction": 1.0}, "`shortcut_fraction`"),
         ({"environment_state_loss_weight": -1.0}, "`environment_state_loss_weight` must be >= 0"),
         ({"environment_state_token": True}, "only trains with `environment_state_loss_weight` > 0"),
+        ({"temporal_ensemble_coeff": 0.01}, "set `n_action_steps=1`"),
     ],
 )
 def test_config_rejects_invalid_values(overrides, message):
@@ -389,6 +390,30 @@ def test_select_action_queues_one_chunk_per_n_action_steps(monkeypatch):
     policy.reset()
     policy.select_action(batch)
     assert len(calls) == 4, "reset() must drop the queued actions"
+
+
+def test_temporal_ensembling_predicts_every_step_and_averages_the_chunks_for_it(monkeypatch):
+    config = make_config(n_action_steps=1, temporal_ensemble_coeff=0.0)  # 0: a plain mean
+    policy, _, _ = make_policy_and_processors(config)
+    chunks = [torch.randn(2, config.horizon, ACTION_DIM) for _ in range(3)]
+    calls = iter(chunks)
+    monkeypatch.setattr(policy, "predict_action_chunk", lambda batch: next(calls))
+
+    actions = [policy.select_action({}) for _ in chunks]
+
+    torch.testing.assert_close(actions[0], chunks[0][:, 0])
+    torch.testing.assert_close(actions[1], (chunks[0][:, 1] + chunks[1][:, 0]) / 2)
+    torch.testing.assert_close(actions[2], (chunks[0][:, 2] + chunks[1][:, 1] + chunks[2][:, 0]) / 3)
+    policy.reset()
+    monkeypatch.setattr(policy, "predict_action_chunk", lambda batch: chunks[2])
+    torch.testing.assert_close(policy.select_action({}), chunks[2][:, 0], msg="reset() must drop the average")
+
+
+def test_temporal_ensembling_and_rtc_are_not_combined():
+    from lerobot.policies.rtc.configuration_rtc import RTCConfig
+
+    with pytest.raises(ValueError, match="enable only one"):
+        make_config(n_action_steps=1, temporal_ensemble_coeff=0.01, rtc_config=RTCConfig(enabled=True))
 
 
 def test_predict_action_chunk_shape():

@@ -85,6 +85,11 @@ class MyPolicyConfig(PreTrainedConfig):
         environment_state_token: With the environment-state head, its estimate (from the cameras, so also at
             inference) joins the observation tokens: the decoder reads the object positions through one token
             instead of finding them among the camera tokens.
+        temporal_ensemble_coeff: ACT's temporal ensembling at inference: a chunk is predicted at every step
+            (`n_action_steps` must be 1) and the action executed is the average of what every chunk so far
+            predicted for this step, weighted exp(-coeff * i) from the oldest (i = 0; ACT's 0.01 favours older
+            predictions). Averaging chunks integrated from different noise smooths out one sample's error.
+            `None`: off.
         rtc_config: Real-Time Chunking at inference (`lerobot.policies.rtc`): with a previous chunk's unexecuted
             actions, each Euler step is guided toward them so consecutive chunks join smoothly. `None`: off.
     """
@@ -136,6 +141,7 @@ class MyPolicyConfig(PreTrainedConfig):
     environment_state_loss_weight: float = 0.0
     environment_state_token: bool = False
 
+    temporal_ensemble_coeff: float | None = None
     rtc_config: RTCConfig | None = None
 
     # Training presets.
@@ -216,6 +222,19 @@ class MyPolicyConfig(PreTrainedConfig):
             raise ValueError(
                 "`environment_state_token` reads the environment-state head, which only trains with "
                 "`environment_state_loss_weight` > 0."
+            )
+        if self.temporal_ensemble_coeff is not None and self.n_action_steps != 1:
+            raise ValueError(
+                "`temporal_ensemble_coeff` averages a new chunk into every step's action: set "
+                f"`n_action_steps=1` (got {self.n_action_steps})."
+            )
+        if (
+            self.temporal_ensemble_coeff is not None
+            and self.rtc_config is not None
+            and self.rtc_config.enabled
+        ):
+            raise ValueError(
+                "`temporal_ensemble_coeff` and `rtc_config` both join consecutive chunks: enable only one."
             )
         if not 0 < self.ema_decay < 1:
             raise ValueError(f"`ema_decay` must be in (0, 1), got {self.ema_decay}.")

@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 from torchvision.transforms import v2
 
+from lerobot.policies.act.modeling_act import ACTTemporalEnsembler
 from lerobot.policies.common.flow_matching import euler_integrate
 from lerobot.policies.pretrained import PreTrainedPolicy
 from lerobot.policies.rtc.modeling_rtc import RTCProcessor
@@ -110,6 +111,10 @@ class MyPolicy(PreTrainedPolicy):
 
     def reset(self) -> None:
         self._action_queue: deque[Tensor] = deque([], maxlen=self.config.n_action_steps)
+        coeff = self.config.temporal_ensemble_coeff
+        self.temporal_ensembler = (
+            ACTTemporalEnsembler(coeff, self.config.horizon) if coeff is not None else None
+        )
 
     def inference_model(self) -> "MyPolicyModel":
         """The weights that act: the EMA when there is one, else the trained weights."""
@@ -154,7 +159,10 @@ class MyPolicy(PreTrainedPolicy):
 
     @torch.no_grad()
     def select_action(self, batch: dict[str, Tensor], **kwargs) -> Tensor:
-        """Return the next action (B, action_dim), predicting a new chunk every `n_action_steps` calls."""
+        """Return the next action (B, action_dim), predicting a new chunk every `n_action_steps` calls, or with
+        temporal ensembling at every call, averaged with the earlier chunks' predictions for this step."""
+        if self.temporal_ensembler is not None:
+            return self.temporal_ensembler.update(self.predict_action_chunk(batch))
         if not self._action_queue:
             chunk = self.predict_action_chunk(batch)[:, : self.config.n_action_steps]
             self._action_queue.extend(chunk.transpose(0, 1))
