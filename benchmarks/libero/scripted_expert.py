@@ -104,8 +104,9 @@ class Scene:
         return np.array(self.sim.data.get_site_xpos(name))
 
     def site_half_size(self, name: str) -> np.ndarray:
+        """Half extents of the world-axis-aligned box around the (possibly turned) site box."""
         mat = np.array(self.sim.data.get_site_xmat(name))
-        return np.abs(mat @ np.asarray(self.env.object_sites_dict[name].size))
+        return np.abs(mat) @ np.asarray(self.env.object_sites_dict[name].size)
 
     def points(self, name: str) -> np.ndarray:
         """World-frame points on the collision geometry of an object's body subtree."""
@@ -295,11 +296,12 @@ class Expert:
         self.grip = 0.0
 
     def grasp_yaw(self, axis: np.ndarray) -> float:
-        """Yaw that aligns the finger axis with `axis` (mod pi), choosing the smaller turn."""
+        """Yaw that aligns the finger axis with `axis`: of the two that do (the fingers are symmetric), the one
+        within a quarter turn of the start orientation. Choosing the smaller turn instead lets the turns of
+        successive grasps add up until the wrist reaches its joint limit and the arm stalls."""
         current = self.scene.finger_axis()
-        delta = np.arctan2(axis[1], axis[0]) - np.arctan2(current[1], current[0])
-        delta = (delta + np.pi / 2) % np.pi - np.pi / 2
-        return self.yaw + delta
+        yaw = self.yaw + np.arctan2(axis[1], axis[0]) - np.arctan2(current[1], current[0])
+        return (yaw + np.pi / 2) % np.pi - np.pi / 2
 
 
 # --- skills ------------------------------------------------------------------------------------------------
@@ -388,7 +390,13 @@ def pick(expert: Expert, name: str) -> Skill:
         width, preshape = 0.0, False
     yaw = expert.grasp_yaw(axis)
     yield from expert.set_gripper(OPEN, steps=6)
-    yield from expert.move([*grasp[:2], shape.top + 0.08], yaw=yaw, tol=0.02)
+    above = np.array([*grasp[:2], shape.top + 0.08])
+    # Coming down on the way there would sweep the fingers through whatever is taller than that on the path
+    # (e.g. what was just put into a basket, and the basket with it): cross over it, then come down.
+    over = scene.obstacle_top(scene.eef_pos()[:2], grasp[:2], exclude=name) + CLEARANCE
+    if over > above[2]:
+        yield from expert.move([*grasp[:2], max(over, scene.eef_pos()[2])], yaw=yaw, tol=0.02)
+    yield from expert.move(above, yaw=yaw, tol=0.02)
     if preshape:
         yield from expert.preshape(width + 0.025)
     yield from expert.move(grasp, tol=0.008, speed=0.5)
@@ -572,10 +580,24 @@ def _move_aside(expert: Expert, name: str, avoid: tuple[np.ndarray, np.ndarray])
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
 
+def _top_inside(scene: Scene, region: str, exclude: str) -> float:
+    """Highest top of the objects (but `exclude` and the container) whose body is over `region`'s footprint."""
+    center, half = scene.site_pos(region)[:2], scene.site_half_size(region)[:2]
+    container = region.removesuffix("_contain_region")
+    inside = [
+        scene.shape(name).top
+        for name in scene.env.obj_body_id
+        if name not in (exclude, container) and np.all(np.abs(scene.body_pos(name)[:2] - center) <= half)
+    ]
+    return max(inside, default=-np.inf)
+
+
 def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slots: int) -> Skill:
-    xy, surface = _place_target(
-        expert.scene, predicate, target, slot, slots
-    )  # read now: drawers may have moved
+    scene = expert.scene
+    xy, surface = _place_target(scene, predicate, target, slot, slots)  # read now: drawers may have moved
+    if predicate == "in" and target in scene.env.object_sites_dict:
+        # Released on what is already inside: pressed down onto it, the held object pushes the container away.
+        surface = max(surface, _top_inside(scene, target, exclude=obj))
     yield from place(expert, obj, xy, surface)
 
 

@@ -268,6 +268,45 @@ def test_the_expert_puts_a_second_object_into_a_basket_that_already_holds_one():
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
+def test_the_expert_crosses_over_a_filled_basket_to_its_second_object():
+    """libero_10 task 7 (the soup, then the cream cheese into the basket), its first two starts: coming down on
+    the way to the cream cheese, the open fingers dragged the basket by the soup in it (second start)."""
+    from benchmarks.libero import check_expert
+
+    result = check_expert.check_task(("libero_10", 7, 2, 100_000))
+    assert (result["attempts"], result["successes"]) == (2, 2), result["failures"]
+
+
+def test_a_turned_regions_half_size_is_the_box_around_it():
+    """A basket knocked 45 degrees about z: its 12 cm square region spans 17 cm along x and y, not 0 along one."""
+    from types import SimpleNamespace
+
+    from benchmarks.libero import scripted_expert as se
+
+    c = np.sqrt(0.5)
+    turned = np.array([[c, -c, 0.0], [c, c, 0.0], [0.0, 0.0, 1.0]])
+    scene = object.__new__(se.Scene)
+    scene.sim = SimpleNamespace(data=SimpleNamespace(get_site_xmat=lambda name: turned))
+    scene.env = SimpleNamespace(object_sites_dict={"region": SimpleNamespace(size=[0.06, 0.06, 0.07])})
+    np.testing.assert_allclose(scene.site_half_size("region"), [0.12 * c, 0.12 * c, 0.07])
+
+
+def test_a_grasp_yaw_stays_within_a_quarter_turn_of_the_start():
+    """Turns of successive grasps must not add up: of the two yaws that align the (symmetric) fingers with an
+    axis, the expert takes the one nearest the start orientation, far from the wrist's joint limits."""
+    from types import SimpleNamespace
+
+    from benchmarks.libero import scripted_expert as se
+
+    expert = se.Expert(SimpleNamespace(eef_mat=lambda: np.eye(3)))
+    for yaw, wanted in [(2.8, 0.3), (-2.9, -1.2), (0.4, 1.5)]:
+        expert.yaw = yaw
+        expert.scene.finger_axis = lambda yaw=yaw: np.array([np.cos(yaw), np.sin(yaw)])  # where it points now
+        new = expert.grasp_yaw(np.array([np.cos(wanted), np.sin(wanted)]))
+        assert -np.pi / 2 <= new < np.pi / 2
+        assert np.sin(new - wanted) == pytest.approx(0.0, abs=1e-9)  # aligned, up to the fingers' symmetry
+
+
 def test_a_handle_is_a_narrow_end_of_the_long_axis_and_a_bowl_has_none():
     """The moka pot's profile: an 8 cm body with a 1.4 cm wide handle sticking out 4 cm; a bowl narrows only at
     its tip. The handle is gripped across, near its top bar."""
