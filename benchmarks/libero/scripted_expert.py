@@ -181,6 +181,18 @@ class Scene:
                 top = max(top, float(near[:, 2].max()))
         return top
 
+    def path_clear(self, start: np.ndarray, end: np.ndarray, exclude: str) -> bool:
+        """Whether the straight path from `start` to `end` passes CLEARANCE above every object and fixture near
+        it, at the height the path has where it passes them."""
+        seg = end[:2] - start[:2]
+        for points in self.other_objects_points(exclude):
+            t = np.clip((points[:, :2] - start[:2]) @ seg / max(seg @ seg, 1e-9), 0.0, 1.0)
+            dist = np.linalg.norm(points[:, :2] - (start[:2] + t[:, None] * seg), axis=1)
+            height = start[2] + t * (end[2] - start[2])
+            if np.any((dist < CORRIDOR) & (points[:, 2] + CLEARANCE > height)):
+                return False
+        return True
+
     def shape(self, name: str) -> Shape:
         points = self.points(name)
         xy = points[:, :2]
@@ -391,10 +403,10 @@ def pick(expert: Expert, name: str) -> Skill:
     yaw = expert.grasp_yaw(axis)
     yield from expert.set_gripper(OPEN, steps=6)
     above = np.array([*grasp[:2], shape.top + 0.08])
-    # Coming down on the way there would sweep the fingers through whatever is taller than that on the path
-    # (e.g. what was just put into a basket, and the basket with it): cross over it, then come down.
-    over = scene.obstacle_top(scene.eef_pos()[:2], grasp[:2], exclude=name) + CLEARANCE
-    if over > above[2]:
+    if not scene.path_clear(scene.eef_pos(), above, exclude=name):
+        # Coming down on the way would sweep the fingers through something (e.g. what was just put into a
+        # basket, and the basket with it): cross over it, then come down.
+        over = scene.obstacle_top(scene.eef_pos()[:2], grasp[:2], exclude=name) + CLEARANCE
         yield from expert.move([*grasp[:2], max(over, scene.eef_pos()[2])], yaw=yaw, tol=0.02)
     yield from expert.move(above, yaw=yaw, tol=0.02)
     if preshape:
