@@ -277,6 +277,23 @@ def test_the_expert_crosses_over_a_filled_basket_to_its_second_object():
     assert (result["attempts"], result["successes"]) == (2, 2), result["failures"]
 
 
+def test_a_way_down_is_clear_where_it_passes_high_enough_over_each_object():
+    """A 30 cm post on the straight way from 50 cm up down to 10 cm: in the middle it is in the way, near the
+    start the path is still high above it, and beside the path it is no obstacle."""
+    from benchmarks.libero import scripted_expert as se
+
+    def scene_with_post_at(x: float, y: float = 0.0):
+        scene = object.__new__(se.Scene)
+        post = np.array([[x, y, 0.0], [x, y, 0.3]])
+        scene.other_objects_points = lambda exclude: iter([post])
+        return scene
+
+    start, end = np.array([0.0, 0.0, 0.5]), np.array([1.0, 0.0, 0.1])
+    assert not scene_with_post_at(0.5).path_clear(start, end, exclude="bowl")  # path at 0.30 m there
+    assert scene_with_post_at(0.1).path_clear(start, end, exclude="bowl")  # path at 0.46 m there
+    assert scene_with_post_at(0.5, y=0.2).path_clear(start, end, exclude="bowl")  # 20 cm to the side
+
+
 def test_a_turned_regions_half_size_is_the_box_around_it():
     """A basket knocked 45 degrees about z: its 12 cm square region spans 17 cm along x and y, not 0 along one."""
     from types import SimpleNamespace
