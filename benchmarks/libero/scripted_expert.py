@@ -172,24 +172,18 @@ class Scene:
     def obstacle_top(self, start: np.ndarray, end: np.ndarray, exclude: str) -> float:
         """Highest top among the objects and fixtures near the straight xy path from `start` to `end`."""
         top = -np.inf
-        seg = end - start
         for points in self.other_objects_points(exclude):
-            t = np.clip((points[:, :2] - start) @ seg / max(seg @ seg, 1e-9), 0.0, 1.0)
-            dist = np.linalg.norm(points[:, :2] - (start + t[:, None] * seg), axis=1)
-            near = points[dist < CORRIDOR]
-            if len(near):
-                top = max(top, float(near[:, 2].max()))
+            _, near = _along_path(points, start, end)
+            if near.any():
+                top = max(top, float(points[near, 2].max()))
         return top
 
     def path_clear(self, start: np.ndarray, end: np.ndarray, exclude: str) -> bool:
         """Whether the straight path from `start` to `end` passes CLEARANCE above every object and fixture near
         it, at the height the path has where it passes them."""
-        seg = end[:2] - start[:2]
         for points in self.other_objects_points(exclude):
-            t = np.clip((points[:, :2] - start[:2]) @ seg / max(seg @ seg, 1e-9), 0.0, 1.0)
-            dist = np.linalg.norm(points[:, :2] - (start[:2] + t[:, None] * seg), axis=1)
-            height = start[2] + t * (end[2] - start[2])
-            if np.any((dist < CORRIDOR) & (points[:, 2] + CLEARANCE > height)):
+            t, near = _along_path(points, start, end)
+            if np.any(near & (points[:, 2] + CLEARANCE > start[2] + t * (end[2] - start[2]))):
                 return False
         return True
 
@@ -216,6 +210,14 @@ class Scene:
 
 
 # --- low-level motion ----------------------------------------------------------------------------------------
+def _along_path(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's fraction of the way along the straight xy path from `start` to `end` where it is passed, and
+    whether it lies within CORRIDOR of the path."""
+    start, seg = start[:2], end[:2] - start[:2]
+    t = np.clip((points[:, :2] - start) @ seg / max(seg @ seg, 1e-9), 0.0, 1.0)
+    return t, np.linalg.norm(points[:, :2] - (start + t[:, None] * seg), axis=1) < CORRIDOR
+
+
 def _rotation_to(scene: Scene, target: np.ndarray) -> np.ndarray:
     """Axis-angle (world frame) that turns the current gripper orientation into `target`."""
     err = target @ scene.eef_mat().T
