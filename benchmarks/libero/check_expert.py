@@ -20,6 +20,7 @@ import re
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,21 +29,22 @@ from benchmarks import machine
 from benchmarks.libero import libero_env, setup_libero
 
 
-def check_task(job: tuple[str, int, int, int]) -> dict:
-    """The expert's outcomes on the first `attempts` usable starts of one task (rejected starts are skipped)."""
-    suite_name, task_id, attempts, seed = job
+def check_task(suite_name: str, task_id: int, attempts: int, seed: int, action_noise: float = 0.0) -> dict:
+    """The expert's outcomes on the first `attempts` usable starts of one task (rejected starts are skipped),
+    executing its actions with `action_noise` as `record_demos.py --action-noise` does."""
     env, _ = libero_env.make_env(suite_name, task_id, image_size=128)  # cameras only render at reset
     env.reset(seed=seed)
     eval_starts = libero_env.eval_start_positions(env, suite_name, task_id)
     outcomes, lengths, rejected, attempt = Counter(), [], 0, 0
     start = time.perf_counter()
     while sum(outcomes.values()) < attempts and attempt < 3 * attempts and not machine.parent_exited():
-        observation, _ = env.reset(seed=libero_env.attempt_seed(seed, task_id, attempt))
+        attempt_seed = libero_env.attempt_seed(seed, task_id, attempt)
+        observation, _ = env.reset(seed=attempt_seed)
         attempt += 1
         if libero_env.start_rejection(eval_starts, env)[0]:
             rejected += 1
             continue
-        _, outcome, steps = libero_env.rollout(env, observation)
+        _, outcome, steps = libero_env.rollout(env, observation, None, action_noise, noise_seed=attempt_seed)
         outcomes[re.sub(r" \[[^]]*\]", "", outcome)] += 1  # which skill failed how, without coordinates
         if outcome == "success":
             lengths.append(steps)
@@ -72,6 +74,9 @@ def main() -> None:
     )
     parser.add_argument("--attempts", type=int, default=10, help="usable starts per task")
     parser.add_argument("--seed", type=int, default=100_000, help="record_demos' default: the same starts")
+    parser.add_argument(
+        "--action-noise", type=float, default=0.0, help="as record_demos.py's: noise on the executed actions"
+    )
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     parser.add_argument("--report", type=Path, required=True, help="JSON to merge each suite's results into")
     args = parser.parse_args()
@@ -83,19 +88,21 @@ def main() -> None:
     for suite_name in args.suites:
         descriptions = [task.language for task in benchmark.get_benchmark_dict()[suite_name]().tasks]
         task_ids = [int(t) for t in args.task_ids.split(",")] if args.task_ids else range(len(descriptions))
-        jobs += [(suite_name, t, args.attempts, args.seed, descriptions[t]) for t in task_ids]
+        jobs += [(suite_name, t, descriptions[t]) for t in task_ids]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
-        results = list(pool.map(check_task, [job[:4] for job in jobs]))
+        check = partial(check_task, attempts=args.attempts, seed=args.seed, action_noise=args.action_noise)
+        results = list(pool.map(check, *zip(*[job[:2] for job in jobs], strict=True)))
     report = json.loads(args.report.read_text()) if args.report.exists() else {"suites": {}}
     for suite_name in args.suites:
-        tasks = {job[4]: result for job, result in zip(jobs, results, strict=True) if job[0] == suite_name}
+        tasks = {job[2]: result for job, result in zip(jobs, results, strict=True) if job[0] == suite_name}
         successes = sum(t["successes"] for t in tasks.values())
         attempts = sum(t["attempts"] for t in tasks.values())
         report["suites"][suite_name] = {  # each suite says what made it: suites may be checked on other days
             **machine.provenance(Path(__file__).parent),
             "seed": args.seed,
             "attempts_per_task": args.attempts,
+            "action_noise": args.action_noise,
             "expert_success_rate": round(successes / max(attempts, 1), 4),
             "tasks_checked": len(tasks),
             "tasks_at_or_above_80_percent": sum(t["expert_success_rate"] >= 0.8 for t in tasks.values()),

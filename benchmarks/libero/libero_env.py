@@ -130,20 +130,41 @@ def set_cameras(env, enabled: bool) -> None:
         inner.modify_observable(name, "enabled", enabled)
 
 
+def perturb(action: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """The action executed when demonstrating with noise (DART, Laskey et al. 2017): the expert's position
+    command plus Gaussian noise of standard deviation `scale` (in action units, 0.05 m) on each axis, clipped to
+    the action range. Rotation and gripper are left alone: the expert's moves wait for the orientation to settle
+    within 0.05 rad, which rotation noise of that size never lets happen. The expert reads the state every step,
+    so the recorded episode shows it pulling back from the small errors a policy makes, labelled with its own
+    clean actions."""
+    if not scale:
+        return action
+    noisy = action.copy()
+    noisy[:3] = np.clip(noisy[:3] + rng.normal(0.0, scale, 3), -1.0, 1.0)
+    return noisy
+
+
 def rollout(
-    env, observation: dict, pipeline: EvalPipeline | None = None
+    env,
+    observation: dict,
+    pipeline: EvalPipeline | None = None,
+    action_noise: float = 0.0,
+    noise_seed: int | None = None,
 ) -> tuple[dict[str, np.ndarray] | None, str, int]:
     """One expert attempt from the start the env was just reset to (`observation`): the recorded episode (None
     if failed or not recording), the outcome and the number of steps. Without a `pipeline` nothing is rendered
     or recorded; the physics, and so the actions and the outcome, are the same. (A LIBERO reset rebuilds the
-    simulation and its render context, seconds here: the caller's reset is the only one.)"""
+    simulation and its render context, seconds here: the caller's reset is the only one.) With `action_noise`,
+    the env executes `perturb`ed actions (seeded by `noise_seed`) and the episode records the expert's own."""
     expert = Expert(Scene(env))
+    rng = np.random.default_rng(noise_seed)
     frames: list[dict] = []
     steps = 0
     if pipeline is None:
         set_cameras(env, False)
     try:
         for action in run_expert(expert, expert.scene.env.parsed_problem["goal_state"]):
+            executed = perturb(action, action_noise, rng)
             if pipeline is not None:
                 frames.append(
                     {
@@ -152,10 +173,10 @@ def rollout(
                         ACTION: action,
                     }
                 )
-                observation, _, _, _, info = env.step(action)
+                observation, _, _, _, info = env.step(executed)
                 success = info["is_success"]
             else:
-                env._env.step(action)
+                env._env.step(executed)
                 success = env._env.check_success()
             steps += 1
             if success:

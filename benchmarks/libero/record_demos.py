@@ -15,7 +15,9 @@ Starts are drawn by LIBERO's own placement samplers (`init_states=False`, seeded
 states `lerobot-eval` uses: a start within 1 mm (every object's xy) of one of them is rejected, and so is a start
 that puts an object outside the range those evaluation starts cover (3 cm margin); both are counted, and the report
 gives how far the kept starts are from the nearest evaluation start.
-Only successful episodes are kept.
+Only successful episodes are kept. With `--action-noise`, the env executes the expert's actions with Gaussian noise
+added (DART: the expert corrects what the noise did, as a policy must correct its own errors) while the episode
+records the expert's clean actions; such demos go to their own `--root`.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
 episodes as one-episode datasets, so videos are encoded once), every task is split across the workers (worker k
@@ -40,6 +42,7 @@ import shutil
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -77,14 +80,32 @@ def dataset_features(image_size: int) -> dict:
     }
 
 
-def run_task(job: tuple) -> None:
+@dataclass(frozen=True)
+class TaskShard:
+    """One worker's share of a task: the attempts shard, shard + shards, ... until the task has `demos`."""
+
+    suite_name: str
+    task_id: int
+    shard: int
+    shards: int
+    demos: int
+    max_attempts: int
+    seed: int
+    image_size: int
+    action_noise: float
+    staging: Path
+    commit: str  # the generator's code, recorded with every attempt
+
+
+def run_task(job: TaskShard) -> None:
     """Worker: one shard of a task's attempts (shard, shard + shards, ...), each outcome staged as it happens.
 
     A shard stops once the task's successes before its next attempt (any shard's) reach `demos`: that attempt
     could no longer be among the kept, which are the first `demos` successes in attempt order."""
-    suite_name, task_id, shard, shards, demos, max_attempts, seed, image_size, staging, commit = job
+    suite_name, task_id, shard, shards, demos = job.suite_name, job.task_id, job.shard, job.shards, job.demos
+    seed, max_attempts, image_size = job.seed, job.max_attempts, job.image_size
     torch.set_num_threads(1)  # workers share the cores; threaded small tensor ops only oversubscribe them
-    task_dir = Path(staging) / f"task_{task_id:02d}"
+    task_dir = job.staging / f"task_{task_id:02d}"
     task_dir.mkdir(parents=True, exist_ok=True)
     log_path = task_dir / f"attempts-{shard}.jsonl"
     if (attempt := next_attempt(read_log(task_dir), shard, shards, demos, max_attempts)) is None:
@@ -100,18 +121,21 @@ def run_task(job: tuple) -> None:
         if rejection:
             record = {"attempt": attempt, "seed": attempt_seed(seed, task_id, attempt), "outcome": rejection}
         else:
-            episode, outcome, _ = rollout(env, observation, pipeline)
+            episode, outcome, _ = rollout(
+                env, observation, pipeline, job.action_noise, noise_seed=attempt_seed(seed, task_id, attempt)
+            )
             record = {
                 "attempt": attempt,
                 "seed": attempt_seed(seed, task_id, attempt),
                 "outcome": outcome,
                 "eval_start_distance": distance,
+                "action_noise": job.action_noise,
             }
             if episode is not None:
                 write_episode(task_dir / f"episode_{attempt:04d}", episode, env.task_description, image_size)
                 record["length"] = len(episode[ACTION])
         record["wall_s"] = round(time.perf_counter() - start, 2)
-        record["generator_commit"] = commit
+        record["generator_commit"] = job.commit
         record["workers"] = shards  # wall_s was measured sharing the machine with this many workers
         with log_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
@@ -231,6 +255,7 @@ def task_summary(task_dir: Path, demos: int) -> dict:
         "workers": sorted({r["workers"] for r in log if "workers" in r}),
         "demo_bytes": sum(_folder_bytes(task_dir / f"episode_{r['attempt']:04d}") for r in kept),
         "generator_commits": sorted({r["generator_commit"] for r in log if "generator_commit" in r}),
+        "action_noise": sorted({r.get("action_noise", 0.0) for r in rolled}),
     }
 
 
@@ -306,6 +331,13 @@ def main() -> None:
     parser.add_argument(
         "--image-size", type=int, default=256, help="square camera resolution (lerobot/libero: 256)"
     )
+    parser.add_argument(
+        "--action-noise",
+        type=float,
+        default=0.0,
+        help="std of the Gaussian noise (action units) added to the executed position actions, not to the "
+        "recorded ones (DART); 0: none",
+    )
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     parser.add_argument(
         "--report", type=Path, help="merge the expert's statistics for this suite into this JSON"
@@ -338,10 +370,11 @@ def main() -> None:
         "seed": args.seed,
         "image_size": args.image_size,
         "environment_state": True,
+        "action_noise": args.action_noise,
     }
     settings_path = staging / "settings.json"
     if settings_path.exists():
-        made_with = json.loads(settings_path.read_text())
+        made_with = {"action_noise": 0.0} | json.loads(settings_path.read_text())  # staged before the option
         if {key: made_with.get(key) for key in settings} != settings:
             raise SystemExit(f"{staging} was made with {made_with}; use another --root or delete it")
     else:
@@ -350,8 +383,19 @@ def main() -> None:
     commit = git_commit()  # once: the code this run loaded, whatever is committed while it runs
     jobs = {
         t: [
-            (args.suite, t, shard, args.workers, args.demos_per_task, max_attempts, args.seed)
-            + (args.image_size, str(staging), commit)
+            TaskShard(
+                args.suite,
+                t,
+                shard,
+                args.workers,
+                args.demos_per_task,
+                max_attempts,
+                args.seed,
+                args.image_size,
+                args.action_noise,
+                staging,
+                commit,
+            )
             for shard in range(args.workers)
         ]
         for t in task_ids
@@ -386,7 +430,7 @@ def main() -> None:
     )
 
 
-def _run_jobs(jobs: dict[int, list[tuple]], workers: int):
+def _run_jobs(jobs: dict[int, list[TaskShard]], workers: int):
     """Run `run_task` on every task's shards and yield each task id as its last shard finishes."""
     if workers == 1:
         for task_id, shards in jobs.items():

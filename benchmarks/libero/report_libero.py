@@ -46,6 +46,12 @@ class ReportFiles:
     checks_doc: Path = REPO / "benchmarks" / "README.md"  # the table of one-task checks
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the repository when it lies inside it."""
+    path = path.resolve()
+    return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+
 def collect(run: LiberoRun, demos_report: Path) -> dict:
     """libero.json from the checkpoint's train config and each suite's `eval_info.json`."""
     from lerobot.configs.train import TrainPipelineConfig
@@ -86,13 +92,21 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
         suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
         for suite in run.suites
     }
+    action_noise = sorted(
+        {
+            n
+            for suite in run.suites
+            for task in demos["suites"][suite].values()
+            for n in task.get("action_noise", [0.0])
+        }
+    )
     return {
         **machine.provenance(),
         **({"git_commit": launch["git_commit"]} if launch.get("git_commit") else {}),  # the trained code's
         "data": {
             "source": "scripted expert (benchmarks/libero/scripted_expert.py), not the human demonstrations "
             "of lerobot/libero",
-            "datasets": [f"data/libero/{suite}" for suite in run.suites],
+            "datasets": [_shown(run.data / suite) for suite in run.suites],
             "demos_per_task": kept[run.suites[0]][0] if len({tuple(v) for v in kept.values()}) == 1 else kept,
             "generator_commit": {
                 suite: sorted(
@@ -100,6 +114,8 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
                 )
                 for suite in run.suites
             },
+            # Demos recorded with noise on the executed actions (record_demos.py --action-noise), if any.
+            **({"action_noise": action_noise} if action_noise != [0.0] else {}),
         },
         "train_steps": machine.trained_steps(run.train_dir),
         "batch_size": cfg.batch_size * launch["nproc"],
@@ -157,6 +173,7 @@ def check_table(results_dir: Path) -> str:
             [f"`{k}={json.dumps(v)}`" for k, v in cell.get("policy_options", {}).items()]
             + [f"`{option}` at evaluation" for option in cell.get("eval_options", [])]
             + ([f"training seed {cell['seed']}"] if cell["seed"] != LiberoRun.seed else [])
+            + [f"demos with action noise {n}" for n in cell.get("data", {}).get("action_noise", [])]
         )
         breakdowns = []
         for suffix, label in FAILURES.items():

@@ -58,6 +58,7 @@ class LiberoRun:
     eval_batch_size: int = 2  # parallel envs per task in lerobot-eval
     extra: list[str] = field(default_factory=list)  # passed on to lerobot-train / lerobot-eval
     held_out_layouts: bool = False  # evaluate on sampled starts no demonstration had, not the fixed ones
+    data: Path = DATA  # the suites' datasets are its sub-folders (record_demos.py's --root)
 
     def __post_init__(self):
         if self.nproc < 1 or self.batch_size % self.nproc:
@@ -70,20 +71,20 @@ class LiberoRun:
         return self.out / "train"
 
 
-def merged_dataset(suites: list[str]) -> Path:
+def merged_dataset(suites: list[str], data: Path = DATA) -> Path:
     """The training dataset: one suite's folder, or the suites' datasets aggregated once into one folder."""
     from lerobot.datasets import LeRobotDatasetMetadata
 
-    roots = [DATA / suite for suite in suites]
+    roots = [data / suite for suite in suites]
     missing = [str(root) for root in roots if not (root / "meta" / "info.json").exists()]
     if missing:
         raise SystemExit(
             f"no dataset at {', '.join(missing)}: generate it with "
-            f"`make libero-demos LIBERO_SUITE=<suite>` (benchmarks/libero/record_demos.py)"
+            f"`make libero-demos LIBERO_SUITE=<suite>` (benchmarks/libero/record_demos.py --root {data}/<suite>)"
         )
     if len(roots) == 1:
         return roots[0]
-    merged = DATA / "+".join(suites)
+    merged = data / "+".join(suites)
     episodes = sum(LeRobotDatasetMetadata(f"local/{r.name}", root=r).total_episodes for r in roots)
     if (merged / "meta" / "info.json").exists():
         if LeRobotDatasetMetadata(f"local/{merged.name}", root=merged).total_episodes == episodes:
@@ -131,7 +132,7 @@ def task_episodes(dataset: Path, suite: str, task_ids: list[int]) -> list[int]:
 
 
 def train(run: LiberoRun) -> None:
-    dataset = merged_dataset(run.suites)
+    dataset = merged_dataset(run.suites, run.data)
     only = [f"--dataset.episodes={task_episodes(dataset, run.suites[0], run.tasks)}"] if run.tasks else []
     # One single-threaded process per core, data parallel (DDP over gloo): small convolutions parallelise better
     # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
@@ -218,6 +219,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--tasks",
         type=lambda s: [int(t) for t in s.split(",")],
         help="train and evaluate on these task ids of the (single) suite only, e.g. 0 or 0,3",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=defaults.data,
+        help="folder holding one dataset per suite (record_demos --root)",
     )
 
 

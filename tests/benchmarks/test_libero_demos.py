@@ -251,7 +251,7 @@ def test_the_physics_only_check_gets_the_recorders_outcomes(generated):
     from benchmarks.libero import check_expert
 
     rolled = [r for r in generated["log"] if "eval_start_distance" in r]
-    result = check_expert.check_task((SUITE, TASK_ID, len(rolled), 100_000))
+    result = check_expert.check_task(SUITE, TASK_ID, len(rolled), 100_000)
     assert result["attempts"] == len(rolled)
     assert result["successes"] == sum(r["outcome"] == "success" for r in rolled)
     assert result["rejected_starts"] == len(generated["log"]) - len(rolled)
@@ -264,7 +264,7 @@ def test_the_expert_puts_a_second_object_into_a_basket_that_already_holds_one():
     is released where it comes to rest instead of the skill failing short of a computed height."""
     from benchmarks.libero import check_expert
 
-    result = check_expert.check_task(("libero_10", 0, 1, 100_000))
+    result = check_expert.check_task("libero_10", 0, 1, 100_000)
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
@@ -273,7 +273,7 @@ def test_the_expert_crosses_over_a_filled_basket_to_its_second_object():
     the way to the cream cheese, the open fingers dragged the basket by the soup in it (second start)."""
     from benchmarks.libero import check_expert
 
-    result = check_expert.check_task(("libero_10", 7, 2, 100_000))
+    result = check_expert.check_task("libero_10", 7, 2, 100_000)
     assert (result["attempts"], result["successes"]) == (2, 2), result["failures"]
 
 
@@ -355,7 +355,7 @@ def test_the_expert_carries_moka_pots_by_the_handle_to_their_own_places_on_the_b
     its handle; two objects for one region go to the two ends of it instead of onto each other."""
     from benchmarks.libero import check_expert
 
-    result = check_expert.check_task(("libero_10", 8, 1, 100_000))
+    result = check_expert.check_task("libero_10", 8, 1, 100_000)
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
@@ -364,7 +364,7 @@ def test_the_expert_pinches_a_plate_by_its_low_rim():
     just above the table instead of 2 cm under its top, where the fingers met the table."""
     from benchmarks.libero import check_expert
 
-    result = check_expert.check_task(("libero_goal", 5, 1, 100_000))
+    result = check_expert.check_task("libero_goal", 5, 1, 100_000)
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
@@ -373,7 +373,7 @@ def test_the_expert_opens_a_drawer_under_another_drawers_handle():
     the handle is pinched from the front with the gripper tipped level; from above, the hand met the top drawer."""
     from benchmarks.libero import check_expert
 
-    result = check_expert.check_task(("libero_goal", 0, 1, 100_000))
+    result = check_expert.check_task("libero_goal", 0, 1, 100_000)
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
@@ -466,6 +466,68 @@ def test_a_second_run_on_the_same_staging_is_refused(generated):
             cwd=REPO,
         )
     assert result.returncode != 0 and "another run is writing" in result.stderr
+
+
+def test_noisy_demos_cannot_join_a_staging_recorded_without_noise(generated):
+    from benchmarks.libero import record_demos
+
+    result = subprocess.run(
+        [sys.executable, "-m", record_demos.__name__, *generated["args"], "--action-noise", "0.2"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode != 0 and "'action_noise': 0.0" in result.stderr
+
+
+def test_perturbed_actions_keep_the_gripper_and_the_action_range():
+    from benchmarks.libero.libero_env import perturb
+
+    action = np.array([0.95, -0.95, 0.0, 0.1, -0.1, 0.0, 1.0], dtype=np.float32)
+    noisy = perturb(action, 0.5, np.random.default_rng(0))
+    np.testing.assert_array_equal(noisy[3:], action[3:])  # rotation and gripper as the expert commands them
+    assert np.all(np.abs(noisy) <= 1.0) and not np.allclose(noisy[:3], action[:3])
+    assert perturb(action, 0.0, np.random.default_rng(0)) is action
+    np.testing.assert_array_equal(noisy, perturb(action, 0.5, np.random.default_rng(0)))
+
+
+def test_a_noisy_demo_records_the_experts_actions_and_the_states_the_noise_led_to(monkeypatch):
+    """DART: the env executes perturbed actions; the episode pairs what was observed after them with the
+    expert's own (clean) actions."""
+    from types import SimpleNamespace
+
+    from benchmarks.libero import libero_env
+    from lerobot.utils.constants import ACTION, OBS_STATE
+
+    clean = [np.array([0.1 * i, 0.0, -0.1, 0.0, 0.0, 0.05, -1.0], dtype=np.float32) for i in range(5)]
+    scene = SimpleNamespace(env=SimpleNamespace(parsed_problem={"goal_state": []}))
+    monkeypatch.setattr(libero_env, "Expert", lambda _: SimpleNamespace(scene=scene))
+    monkeypatch.setattr(libero_env, "Scene", lambda env: scene)
+    monkeypatch.setattr(libero_env, "run_expert", lambda expert, goal: iter(clean))
+    monkeypatch.setattr(libero_env, "environment_state", lambda _: np.zeros(12, np.float32))
+
+    class Env:  # the observed state is the sum of the executed actions
+        task_description, _max_episode_steps = "task", 100
+
+        def __init__(self):
+            self.executed = []
+
+        def step(self, action):
+            self.executed.append(action)
+            state = np.sum(self.executed, axis=0)
+            return {"state": state}, 0.0, False, False, {"is_success": len(self.executed) == len(clean)}
+
+    def pipeline(observation, task):
+        return {OBS_STATE: observation.get("state", np.zeros(7, np.float32))}
+
+    env = Env()
+    episode, outcome, steps = libero_env.rollout(env, {}, pipeline, action_noise=0.2, noise_seed=7)
+    executed = np.stack(env.executed)
+    assert outcome == "success" and steps == len(clean)
+    np.testing.assert_array_equal(episode[ACTION], np.stack(clean))
+    assert not np.allclose(executed[:, :3], episode[ACTION][:, :3])
+    np.testing.assert_array_equal(executed[:, 3:], episode[ACTION][:, 3:])
+    np.testing.assert_allclose(episode[OBS_STATE][1:], np.cumsum(executed, axis=0)[:-1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("shards", [2, 3])

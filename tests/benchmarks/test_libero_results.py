@@ -126,10 +126,12 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     (tmp_path / "libero_ablations" / "n_action_steps4.json").write_text(json.dumps(replanning))
     repeat = {**check, "seed": 1001, "average": 0.4}
     (tmp_path / "libero_ablations" / "seed1001.json").write_text(json.dumps(repeat))
+    dart = {**check, "data": {**RESULTS["data"], "action_noise": [0.2]}, "average": 0.6}
+    (tmp_path / "libero_ablations" / "x_action_noise.json").write_text(json.dumps(dart))
 
     table = report_libero.check_table(tmp_path).splitlines()
-    assert len(table) == 6  # header, rule, four checks; the breakdown is not a check of its own
-    default, ablation, at_eval, second_seed = table[2], table[3], table[4], table[5]
+    assert len(table) == 7  # header, rule, five checks; the breakdown is not a check of its own
+    default, ablation, at_eval, second_seed, noisy_demos = table[2:]
     assert "| libero_object 0 | defaults | 2000 × 16 | 43 min | 20% (50) |" in default
     assert "failures (50 episodes): 40 missed the grasp, 10 success" in default
     assert "`environment_state_loss_weight=1.0`" in ablation and "| 50% (50) | not run |" in ablation
@@ -140,6 +142,7 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
         "| libero_object 0 | training seed 1001 | 2000 × 16 |" in second_seed
         and "| 40% (50) |" in second_seed
     )
+    assert "| libero_object 0 | demos with action noise 0.2 | 2000 × 16 |" in noisy_demos
 
 
 def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
@@ -156,7 +159,7 @@ def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
 def test_a_training_run_keeps_the_commit_that_started_it(tmp_path, monkeypatch):
     """The report names the code that trained the checkpoint, not the code checked out when it is written."""
     steps, commit = [0], ["started"]
-    monkeypatch.setattr(run_libero, "merged_dataset", lambda suites: tmp_path / "data")
+    monkeypatch.setattr(run_libero, "merged_dataset", lambda suites, data: tmp_path / "data")
     monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: steps[0])
     monkeypatch.setattr(run_libero.machine, "git_commit", lambda *paths: commit[0])
     monkeypatch.setattr(run_libero.machine, "train_or_resume", lambda *args: None)
