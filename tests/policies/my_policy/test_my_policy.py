@@ -35,7 +35,6 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}, "use_group_norm"),
         ({"n_obs_steps": 2}, "`n_obs_steps` must be 1"),
         ({"shortcut_fraction": 1.0}, "`shortcut_fraction`"),
-        ({"flow_samples_per_observation": 0}, "`flow_samples_per_observation` must be positive"),
         ({"environment_state_loss_weight": -1.0}, "`environment_state_loss_weight` must be >= 0"),
         ({"environment_state_token": True}, "only trains with `environment_state_loss_weight` > 0"),
         ({"temporal_ensemble_coeff": 0.01}, "set `n_action_steps=1`"),
@@ -355,37 +354,6 @@ def test_reduction_none_gives_one_loss_per_sample():
     torch.testing.assert_close(per_sample.mean(), mean)
     with pytest.raises(ValueError, match="reduction"):
         policy.forward(batch, reduction="sum")
-
-
-def test_flow_samples_share_one_encoding_and_equal_the_observation_repeated(monkeypatch):
-    """k noisy chunks per observation give the loss of a batch holding each observation k times, encoded once."""
-    k = 3
-    policy, pre, _ = make_policy_and_processors(
-        make_config(flow_samples_per_observation=k, shortcut_fraction=0.5)
-    )
-    plain = MyPolicy(make_config(shortcut_fraction=0.5))
-    plain.load_state_dict(policy.state_dict())
-    policy.eval(), plain.eval()  # no dropout and the centre crop: both see the same encodings
-    batch = pre(raw_batch(policy.config, batch_size=2))
-    repeated = {
-        key: value.repeat_interleave(k, dim=0) if isinstance(value, torch.Tensor) else value
-        for key, value in batch.items()
-    }
-    encoded = []
-    encode = policy.model.encode_observation
-
-    def counting_encode(b):
-        encoded.append(len(b[ACTION]))
-        return encode(b)
-
-    monkeypatch.setattr(policy.model, "encode_observation", counting_encode)
-    torch.manual_seed(0)
-    per_sample, _ = policy.model.compute_loss(batch, reduction="none")
-    torch.manual_seed(0)
-    per_copy, _ = plain.model.compute_loss(repeated, reduction="none")
-    assert encoded == [2]
-    assert per_sample.shape == (2,)
-    torch.testing.assert_close(per_sample, per_copy.view(2, k).mean(dim=1))
 
 
 def test_padded_actions_do_not_change_the_loss():

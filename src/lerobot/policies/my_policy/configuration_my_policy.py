@@ -74,9 +74,6 @@ class MyPolicyConfig(PreTrainedConfig):
             learned so any power-of-two `num_inference_steps` up to it is consistent.
         shortcut_fraction: Fraction of each batch trained with the shortcut self-consistency target (the rest
             with plain flow matching).
-        flow_samples_per_observation: Noisy chunks (noise, time) drawn per encoded observation at training. The
-            cameras cost most of a step and the action decoder little, so drawing several lowers the variance of
-            the flow loss for a small share of the step's cost.
         use_ema: Keep an exponential moving average of the weights (updated in `update()`, used at inference and
             saved with the checkpoint).
         ema_decay: Decay of that average (warmed up as min(decay, (1 + n) / (10 + n))).
@@ -137,7 +134,6 @@ class MyPolicyConfig(PreTrainedConfig):
     num_inference_steps: int = 4
     max_shortcut_steps: int = 8
     shortcut_fraction: float = 0.25
-    flow_samples_per_observation: int = 1
 
     use_ema: bool = True
     ema_decay: float = 0.999
@@ -169,7 +165,6 @@ class MyPolicyConfig(PreTrainedConfig):
             "max_language_tokens": self.max_language_tokens,
             "num_inference_steps": self.num_inference_steps,
             "max_shortcut_steps": self.max_shortcut_steps,
-            "flow_samples_per_observation": self.flow_samples_per_observation,
         }
         for name, value in positive.items():
             if value <= 0:

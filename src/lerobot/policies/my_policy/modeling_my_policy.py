@@ -418,13 +418,8 @@ class MyPolicyModel(nn.Module):
         is_pad = batch.get("action_is_pad")
         if is_pad is None:
             is_pad = torch.zeros(actions.shape[:2], dtype=torch.bool, device=actions.device)
-        # Each observation's encoding serves `flow_samples_per_observation` noisy chunks of its actions.
-        k = self.config.flow_samples_per_observation
-        actions, is_pad, flow_memory, flow_memory_mask = (
-            x.repeat_interleave(k, dim=0) for x in (actions, is_pad, memory, memory_mask)
-        )
-        x_t, t, step, target = self.flow_targets(actions, is_pad, flow_memory, flow_memory_mask)
-        pred = self.predict(x_t, t, step, flow_memory, flow_memory_mask, action_is_pad=is_pad)
+        x_t, t, step, target = self.flow_targets(actions, is_pad, memory, memory_mask)
+        pred = self.predict(x_t, t, step, memory, memory_mask, action_is_pad=is_pad)
         n_shortcut = self.n_shortcut(actions.shape[0])
         if self.config.prediction_type == "sample":
             # The chunk that the target velocity reaches at t = 1 (for flow matching, the actions themselves).
@@ -437,11 +432,10 @@ class MyPolicyModel(nn.Module):
             error = (pred - target) ** 2
 
         valid = (~is_pad).unsqueeze(-1).float()
-        per_chunk = (error * valid).sum(dim=(1, 2)) / (valid.sum(dim=(1, 2)) * actions.shape[-1])
-        info = {"flow_loss": per_chunk[n_shortcut:].mean().item()}
+        per_sample = (error * valid).sum(dim=(1, 2)) / (valid.sum(dim=(1, 2)) * actions.shape[-1])
+        info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
         if n_shortcut:
-            info["shortcut_loss"] = per_chunk[:n_shortcut].mean().item()
-        per_sample = per_chunk.view(-1, k).mean(dim=1)
+            info["shortcut_loss"] = per_sample[:n_shortcut].mean().item()
         if self.environment_state_head is not None:
             state_error = self.environment_state_error(batch, memory)
             info["environment_state_loss"] = state_error.mean().item()
