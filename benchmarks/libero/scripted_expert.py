@@ -179,14 +179,11 @@ class Scene:
         return top
 
     def path_clear(self, start: np.ndarray, end: np.ndarray, exclude: str) -> bool:
-        """Whether the way from `start` to `end` passes CLEARANCE above every object and fixture near its xy path,
-        at the lower end's height. Not at the height the straight line has where it passes them: the arm drops
-        faster than it moves sideways (the controller lags more across), and a wrist turned on the way swings the
-        open fingers, so a tall neighbour near the start is met low (a wine bottle's neck, libero_goal task 1)."""
-        low = min(start[2], end[2])
+        """Whether the straight path from `start` to `end` passes CLEARANCE above every object and fixture near
+        it, at the height the path has where it passes them."""
         for points in self.other_objects_points(exclude):
-            _, near = _along_path(points, start, end)
-            if np.any(near & (points[:, 2] + CLEARANCE > low)):
+            t, near = _along_path(points, start, end)
+            if np.any(near & (points[:, 2] + CLEARANCE > start[2] + t * (end[2] - start[2]))):
                 return False
         return True
 
