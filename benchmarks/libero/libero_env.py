@@ -18,6 +18,7 @@ ENVIRONMENT_STATE_SLOTS = (
     4  # the most objects of interest any task of the four suites names (libero_10 task 4)
 )
 ENVIRONMENT_STATE_NAMES = [f"object{i}_{axis}" for i in range(ENVIRONMENT_STATE_SLOTS) for axis in "xyz"]
+DEMOS_PER_TASK = 50  # the recorder's default, as many as each task of lerobot/libero has
 SEED_STRIDE = 100_000  # attempts of a task never share a seed with another task's (`attempt_seed`)
 # m; a start whose objects are all this close (xy) to one evaluation start counts as that start. LIBERO's samplers
 # jitter objects by 0-3 cm (libero_object) and its 50 evaluation starts per task lie 2-8 mm from one another.

@@ -52,6 +52,7 @@ from benchmarks import machine
 from benchmarks.libero import setup_libero
 from benchmarks.libero.libero_env import (
     ACTION_NAMES,
+    DEMOS_PER_TASK,
     ENVIRONMENT_STATE_NAMES,
     IMAGE_KEYS,
     STATE_NAMES,
@@ -322,7 +323,7 @@ def main() -> None:
         "--task-ids",
         help="comma-separated task ids, worked on in this order (default: all tasks of the suite)",
     )
-    parser.add_argument("--demos-per-task", type=int, default=50)
+    parser.add_argument("--demos-per-task", type=int, default=DEMOS_PER_TASK)
     parser.add_argument("--max-attempts", type=int, default=0, help="per task; default 3 x demos-per-task")
     parser.add_argument(
         "--root", type=Path, required=True, help="dataset folder (rebuilt from the staged episodes)"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import machine
+from benchmarks.libero.libero_env import DEMOS_PER_TASK
 from benchmarks.libero.run_libero import (
     EVAL_IMAGE_SIZE,
     EVAL_OPTIONS,
@@ -174,6 +175,11 @@ def check_table(results_dir: Path) -> str:
             + [f"`{option}` at evaluation" for option in cell.get("eval_options", [])]
             + ([f"training seed {cell['seed']}"] if cell["seed"] != LiberoRun.seed else [])
             + [f"demos with action noise {n}" for n in cell.get("data", {}).get("action_noise", [])]
+            + (
+                [f"{demos} demos per task"]
+                if (demos := cell.get("data", {}).get("demos_per_task", DEMOS_PER_TASK)) != DEMOS_PER_TASK
+                else []
+            )
         )
         breakdowns = []
         for suffix, label in FAILURES.items():

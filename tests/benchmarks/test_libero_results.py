@@ -128,10 +128,12 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     (tmp_path / "libero_ablations" / "seed1001.json").write_text(json.dumps(repeat))
     dart = {**check, "data": {**RESULTS["data"], "action_noise": [0.2]}, "average": 0.6}
     (tmp_path / "libero_ablations" / "x_action_noise.json").write_text(json.dumps(dart))
+    more_demos = {**check, "data": {**RESULTS["data"], "demos_per_task": 100}, "average": 0.7}
+    (tmp_path / "libero_ablations" / "y_demos100.json").write_text(json.dumps(more_demos))
 
     table = report_libero.check_table(tmp_path).splitlines()
-    assert len(table) == 7  # header, rule, five checks; the breakdown is not a check of its own
-    default, ablation, at_eval, second_seed, noisy_demos = table[2:]
+    assert len(table) == 8  # header, rule, six checks; the breakdown is not a check of its own
+    default, ablation, at_eval, second_seed, noisy_demos, more = table[2:]
     assert "| libero_object 0 | defaults | 2000 × 16 | 43 min | 20% (50) |" in default
     assert "failures (50 episodes): 40 missed the grasp, 10 success" in default
     assert "`environment_state_loss_weight=1.0`" in ablation and "| 50% (50) | not run |" in ablation
@@ -143,6 +145,7 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
         and "| 40% (50) |" in second_seed
     )
     assert "| libero_object 0 | demos with action noise 0.2 | 2000 × 16 |" in noisy_demos
+    assert "| libero_object 0 | 100 demos per task | 2000 × 16 |" in more and "| 70% (50) |" in more
 
 
 def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
