@@ -151,16 +151,22 @@ def rollout(
     pipeline: EvalPipeline | None = None,
     action_noise: float = 0.0,
     noise_seed: int | None = None,
+    until_plan_ends: bool = False,
 ) -> tuple[dict[str, np.ndarray] | None, str, int]:
     """One expert attempt from the start the env was just reset to (`observation`): the recorded episode (None
     if failed or not recording), the outcome and the number of steps. Without a `pipeline` nothing is rendered
     or recorded; the physics, and so the actions and the outcome, are the same. (A LIBERO reset rebuilds the
     simulation and its render context, seconds here: the caller's reset is the only one.) With `action_noise`,
-    the env executes `perturb`ed actions (seeded by `noise_seed`) and the episode records the expert's own."""
+    the env executes `perturb`ed actions (seeded by `noise_seed`) and the episode records the expert's own.
+
+    An attempt ends at the first step that meets the goal, which for a pick-and-place is while the object, still
+    held, is being lowered into place. With `until_plan_ends`, it goes on to the end of the expert's plan (the
+    release and the retreat) and succeeds if the goal still holds then, so the demonstrations show what to do when
+    the lowering alone does not meet the goal: let go."""
     expert = Expert(Scene(env))
     rng = np.random.default_rng(noise_seed)
     frames: list[dict] = []
-    steps = 0
+    steps, success = 0, False
     if pipeline is None:
         set_cameras(env, False)
     try:
@@ -180,16 +186,18 @@ def rollout(
                 env._env.step(executed)
                 success = env._env.check_success()
             steps += 1
-            if success:
-                episode = {key: np.stack([f[key] for f in frames]) for key in frames[0]} if frames else None
-                return episode, "success", steps
-            if steps >= env._max_episode_steps:
-                return None, "timeout", steps
+            if (success and not until_plan_ends) or steps >= env._max_episode_steps:
+                break
     except SkillFailedError as error:
         return None, f"skill failed: {error}", steps
     finally:
         if pipeline is None:
             set_cameras(env, True)  # the next reset's observation needs them
+    if success:
+        episode = {key: np.stack([f[key] for f in frames]) for key in frames[0]} if frames else None
+        return episode, "success", steps
+    if steps >= env._max_episode_steps:
+        return None, "timeout", steps
     return None, "plan finished without reaching the goal", steps
 
 

@@ -17,7 +17,9 @@ that puts an object outside the range those evaluation starts cover (3 cm margin
 gives how far the kept starts are from the nearest evaluation start.
 Only successful episodes are kept. With `--action-noise`, the env executes the expert's actions with Gaussian noise
 added (DART: the expert corrects what the noise did, as a policy must correct its own errors) while the episode
-records the expert's clean actions; such demos go to their own `--root`.
+records the expert's clean actions; such demos go to their own `--root`. An episode ends at the first step that
+meets the goal (for a pick-and-place, with the object still held over its place); with `--until-plan-ends` it goes on
+to the end of the expert's plan, the release and the retreat included; those demos too go to their own `--root`.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
 episodes as one-episode datasets, so videos are encoded once), every task is split across the workers (worker k
@@ -94,6 +96,7 @@ class TaskShard:
     seed: int
     image_size: int
     action_noise: float
+    until_plan_ends: bool
     staging: Path
     commit: str  # the generator's code, recorded with every attempt
 
@@ -123,7 +126,12 @@ def run_task(job: TaskShard) -> None:
             record = {"attempt": attempt, "seed": attempt_seed(seed, task_id, attempt), "outcome": rejection}
         else:
             episode, outcome, _ = rollout(
-                env, observation, pipeline, job.action_noise, noise_seed=attempt_seed(seed, task_id, attempt)
+                env,
+                observation,
+                pipeline,
+                job.action_noise,
+                noise_seed=attempt_seed(seed, task_id, attempt),
+                until_plan_ends=job.until_plan_ends,
             )
             record = {
                 "attempt": attempt,
@@ -131,6 +139,7 @@ def run_task(job: TaskShard) -> None:
                 "outcome": outcome,
                 "eval_start_distance": distance,
                 "action_noise": job.action_noise,
+                "until_plan_ends": job.until_plan_ends,
             }
             if episode is not None:
                 write_episode(task_dir / f"episode_{attempt:04d}", episode, env.task_description, image_size)
@@ -257,6 +266,7 @@ def task_summary(task_dir: Path, demos: int) -> dict:
         "demo_bytes": sum(_folder_bytes(task_dir / f"episode_{r['attempt']:04d}") for r in kept),
         "generator_commits": sorted({r["generator_commit"] for r in log if "generator_commit" in r}),
         "action_noise": sorted({r.get("action_noise", 0.0) for r in rolled}),
+        "until_plan_ends": sorted({r.get("until_plan_ends", False) for r in rolled}),
     }
 
 
@@ -339,6 +349,12 @@ def main() -> None:
         help="std of the Gaussian noise (action units) added to the executed position actions, not to the "
         "recorded ones (DART); 0: none",
     )
+    parser.add_argument(
+        "--until-plan-ends",
+        action="store_true",
+        help="record each episode to the end of the expert's plan (the release and the retreat), not only to the "
+        "first step that meets the goal",
+    )
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     parser.add_argument(
         "--report", type=Path, help="merge the expert's statistics for this suite into this JSON"
@@ -372,10 +388,12 @@ def main() -> None:
         "image_size": args.image_size,
         "environment_state": True,
         "action_noise": args.action_noise,
+        "until_plan_ends": args.until_plan_ends,
     }
     settings_path = staging / "settings.json"
     if settings_path.exists():
-        made_with = {"action_noise": 0.0} | json.loads(settings_path.read_text())  # staged before the option
+        # Staged before the options existed:
+        made_with = {"action_noise": 0.0, "until_plan_ends": False} | json.loads(settings_path.read_text())
         if {key: made_with.get(key) for key in settings} != settings:
             raise SystemExit(f"{staging} was made with {made_with}; use another --root or delete it")
     else:
@@ -394,6 +412,7 @@ def main() -> None:
                 args.seed,
                 args.image_size,
                 args.action_noise,
+                args.until_plan_ends,
                 staging,
                 commit,
             )

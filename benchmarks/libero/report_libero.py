@@ -93,14 +93,13 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
         suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
         for suite in run.suites
     }
-    action_noise = sorted(
-        {
-            n
-            for suite in run.suites
-            for task in demos["suites"][suite].values()
-            for n in task.get("action_noise", [0.0])
-        }
-    )
+
+    def recorded(setting: str, default) -> list:
+        """Every value a recorder setting took in these suites' demos (record_demos.py's per-task report)."""
+        tasks = [task for suite in run.suites for task in demos["suites"][suite].values()]
+        return sorted({value for task in tasks for value in task.get(setting, [default])})
+
+    action_noise, until_plan_ends = recorded("action_noise", 0.0), recorded("until_plan_ends", False)
     return {
         **machine.provenance(),
         **({"git_commit": launch["git_commit"]} if launch.get("git_commit") else {}),  # the trained code's
@@ -117,6 +116,8 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
             },
             # Demos recorded with noise on the executed actions (record_demos.py --action-noise), if any.
             **({"action_noise": action_noise} if action_noise != [0.0] else {}),
+            # Episodes recorded to the end of the expert's plan (record_demos.py --until-plan-ends), if any.
+            **({"until_plan_ends": until_plan_ends} if until_plan_ends != [False] else {}),
         },
         "train_steps": machine.trained_steps(run.train_dir),
         "batch_size": cfg.batch_size * launch["nproc"],
@@ -175,6 +176,7 @@ def check_table(results_dir: Path) -> str:
             + [f"`{option}` at evaluation" for option in cell.get("eval_options", [])]
             + ([f"training seed {cell['seed']}"] if cell["seed"] != LiberoRun.seed else [])
             + [f"demos with action noise {n}" for n in cell.get("data", {}).get("action_noise", [])]
+            + (["demos to the plan's end"] if True in cell.get("data", {}).get("until_plan_ends", []) else [])
             + (
                 [f"{demos} demos per task"]
                 if (demos := cell.get("data", {}).get("demos_per_task", DEMOS_PER_TASK)) != DEMOS_PER_TASK

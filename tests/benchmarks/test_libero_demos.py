@@ -530,6 +530,49 @@ def test_a_noisy_demo_records_the_experts_actions_and_the_states_the_noise_led_t
     np.testing.assert_allclose(episode[OBS_STATE][1:], np.cumsum(executed, axis=0)[:-1], rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("goal_holds", "until_plan_ends", "outcome", "length"),
+    [
+        ([False, False, True, True, True, True], False, "success", 3),  # ends while the object is still held
+        ([False, False, True, True, True, True], True, "success", 6),  # the release and retreat recorded too
+        ([False, False, True, True, False, False], True, "plan finished without reaching the goal", 6),
+    ],
+)
+def test_an_episode_ends_at_the_goal_or_with_the_experts_plan(
+    monkeypatch, goal_holds, until_plan_ends, outcome, length
+):
+    """By default an attempt stops at the first step that meets the goal; recorded to the plan's end, it keeps
+    every step the expert takes and succeeds only if the goal still holds when the plan is done."""
+    from types import SimpleNamespace
+
+    from benchmarks.libero import libero_env
+    from lerobot.utils.constants import ACTION
+
+    plan = [np.full(7, i, dtype=np.float32) for i in range(len(goal_holds))]
+    scene = SimpleNamespace(env=SimpleNamespace(parsed_problem={"goal_state": []}))
+    monkeypatch.setattr(libero_env, "Expert", lambda _: SimpleNamespace(scene=scene))
+    monkeypatch.setattr(libero_env, "Scene", lambda env: scene)
+    monkeypatch.setattr(libero_env, "run_expert", lambda expert, goal: iter(plan))
+    monkeypatch.setattr(libero_env, "environment_state", lambda _: np.zeros(12, np.float32))
+
+    class Env:
+        task_description, _max_episode_steps, steps = "task", 100, 0
+
+        def step(self, action):
+            self.steps += 1
+            return {}, 0.0, False, False, {"is_success": goal_holds[self.steps - 1]}
+
+    env = Env()
+    episode, result, steps = libero_env.rollout(
+        env, {}, lambda observation, task: {}, until_plan_ends=until_plan_ends
+    )
+    assert (result, steps, env.steps) == (outcome, length, length)
+    if outcome == "success":
+        np.testing.assert_array_equal(episode[ACTION], np.stack(plan[:length]))
+    else:
+        assert episode is None
+
+
 @pytest.mark.parametrize("shards", [2, 3])
 def test_a_task_split_across_workers_keeps_the_demos_one_worker_would(shards):
     """Worker k takes attempts k, k + shards, ... and the shards finish in whatever order they happen to; the task

@@ -130,10 +130,12 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     (tmp_path / "libero_ablations" / "x_action_noise.json").write_text(json.dumps(dart))
     more_demos = {**check, "data": {**RESULTS["data"], "demos_per_task": 100}, "average": 0.7}
     (tmp_path / "libero_ablations" / "y_demos100.json").write_text(json.dumps(more_demos))
+    released = {**check, "data": {**RESULTS["data"], "until_plan_ends": [True]}, "average": 0.8}
+    (tmp_path / "libero_ablations" / "z_until_plan_ends.json").write_text(json.dumps(released))
 
     table = report_libero.check_table(tmp_path).splitlines()
-    assert len(table) == 8  # header, rule, six checks; the breakdown is not a check of its own
-    default, ablation, at_eval, second_seed, noisy_demos, more = table[2:]
+    assert len(table) == 9  # header, rule, seven checks; the breakdown is not a check of its own
+    default, ablation, at_eval, second_seed, noisy_demos, more, to_the_end = table[2:]
     assert "| libero_object 0 | defaults | 2000 × 16 | 43 min | 20% (50) |" in default
     assert "failures (50 episodes): 40 missed the grasp, 10 success" in default
     assert "`environment_state_loss_weight=1.0`" in ablation and "| 50% (50) | not run |" in ablation
@@ -146,6 +148,7 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     )
     assert "| libero_object 0 | demos with action noise 0.2 | 2000 × 16 |" in noisy_demos
     assert "| libero_object 0 | 100 demos per task | 2000 × 16 |" in more and "| 70% (50) |" in more
+    assert "| libero_object 0 | demos to the plan's end | 2000 × 16 |" in to_the_end
 
 
 def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
