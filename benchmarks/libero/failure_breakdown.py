@@ -7,6 +7,8 @@ of libero_object and libero_spatial), an episode that did not succeed
 
 - `never reached the object`: the gripper never came within `REACH_M` of it;
 - `missed the grasp`: it did, but the object never rose `LIFT_M` above where it started;
+- `held it at the target until time ran out`: at the end it is within `NEAR_TARGET_M` (xy) of the target, the
+  gripper within `REACH_M` of it and still closing: brought there, never let go;
 - `ran out of time holding it`: the object is still lifted at the end;
 - `put it down near the target`: lifted, then left within `NEAR_TARGET_M` (xy) of the target, not in it;
 - `dropped it elsewhere`: lifted, then left farther away.
@@ -74,9 +76,13 @@ def outcome(trace: Trace, success: bool, pick_and_place: bool) -> str:
     lifted = obj[:, 2] > obj[0, 2] + LIFT_M
     if not lifted.any():
         return "missed the grasp"
+    at_target = np.linalg.norm(obj[-1, :2] - target[-1, :2]) <= NEAR_TARGET_M
+    in_hand = np.linalg.norm(eef[-1] - obj[-1]) <= REACH_M and trace.gripper_commands[-1] > 0  # +1 closes
+    if at_target and in_hand:
+        return "held it at the target until time ran out"
     if lifted[-1]:
         return "ran out of time holding it"
-    if np.linalg.norm(obj[-1, :2] - target[-1, :2]) <= NEAR_TARGET_M:
+    if at_target:
         return "put it down near the target"
     return "dropped it elsewhere"
 

@@ -14,25 +14,40 @@ TABLE_Z, TARGET = 0.9, np.array([0.3, 0.0, 0.9])
 START = {"object": [0.0, 0.0, TABLE_Z], "target": TARGET.tolist()}
 
 
-def trace(object_path: list[tuple[float, float, float]], eef_offset: float = 0.0) -> Trace:
-    """The object following `object_path`, the gripper `eef_offset` m above it, the target fixed."""
+def trace(
+    object_path: list[tuple[float, float, float]], eef_offset: float = 0.0, last_gripper: float = -1.0
+) -> Trace:
+    """The object following `object_path`, the gripper `eef_offset` m above it and its last command
+    `last_gripper` (LIBERO's: +1 closes), the target fixed."""
     objects = [np.array(p) for p in object_path]
     eef = [p + np.array([0.0, 0.0, eef_offset]) for p in objects]
-    return Trace(eef=eef, object=objects, target=[TARGET] * len(objects), gripper_commands=[1.0])
+    return Trace(
+        eef=eef, object=objects, target=[TARGET] * len(objects), gripper_commands=[1.0, last_gripper]
+    )
+
+
+CARRIED_TO_TARGET = [(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1), (0.25, 0, TABLE_Z + 0.02)]
 
 
 @pytest.mark.parametrize(
-    ("path", "eef_offset", "expected"),
+    ("path", "eef_offset", "last_gripper", "expected"),
     [
-        ([(0, 0, TABLE_Z)] * 3, 0.2, "never reached the object"),
-        ([(0, 0, TABLE_Z), (0, 0, TABLE_Z + 0.01)], 0.0, "missed the grasp"),
-        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1)], 0.0, "ran out of time holding it"),
-        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1), (0.25, 0, TABLE_Z)], 0.0, "put it down near the target"),
-        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1), (-0.2, 0, TABLE_Z)], 0.0, "dropped it elsewhere"),
+        ([(0, 0, TABLE_Z)] * 3, 0.2, -1.0, "never reached the object"),
+        ([(0, 0, TABLE_Z), (0, 0, TABLE_Z + 0.01)], 0.0, 1.0, "missed the grasp"),
+        (CARRIED_TO_TARGET, 0.0, 1.0, "held it at the target until time ran out"),
+        (CARRIED_TO_TARGET, 0.0, -1.0, "put it down near the target"),  # let go, however close the hand
+        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1)], 0.0, 1.0, "ran out of time holding it"),
+        ([(0, 0, TABLE_Z), (0.1, 0, TABLE_Z + 0.1), (-0.2, 0, TABLE_Z)], 0.0, -1.0, "dropped it elsewhere"),
     ],
 )
-def test_each_failure_has_its_outcome(path, eef_offset, expected):
-    assert outcome(trace(path, eef_offset), success=False, pick_and_place=True) == expected
+def test_each_failure_has_its_outcome(path, eef_offset, last_gripper, expected):
+    assert outcome(trace(path, eef_offset, last_gripper), success=False, pick_and_place=True) == expected
+
+
+def test_a_closed_gripper_away_from_the_object_at_the_target_has_let_go():
+    left = trace(CARRIED_TO_TARGET, last_gripper=1.0)
+    left.eef[-1] = left.object[-1] + np.array([0.0, 0.0, 0.1])
+    assert outcome(left, success=False, pick_and_place=True) == "put it down near the target"
 
 
 def test_success_and_other_tasks():
