@@ -5,7 +5,7 @@ in [-1, 1]: xyz position delta (scaled by the OSC controller's 0.05 m), axis-ang
 (scaled by 0.5 rad) and the gripper (-1 open, +1 close).
 
 The expert is a small library of skills (move, grasp, lift, carry, place, release, slide a drawer open or shut,
-turn a knob) composed from the task's BDDL goal predicates by `plan()`; nothing is scripted per task or per
+swing a door shut, turn a knob) composed from the task's BDDL goal predicates by `plan()`; nothing is scripted per task or per
 episode. Skills are generators that yield one action per env step and read the live simulator state after every
 step, so they close the loop.
 """
@@ -26,6 +26,8 @@ Skill = Iterator[Action]
 POS_SCALE = 0.05  # m per unit action (robosuite OSC `output_max` for xyz)
 ROT_SCALE = 0.5  # rad per unit action (OSC `output_max` for rotation)
 OPEN, CLOSE = -1.0, 1.0
+FULLY_OPEN = 0.075  # the Panda's finger distance open (m), a little less than its 0.077
+SETTLED = 5e-4  # m an object may move in a step and count as at rest
 MAX_FINGER_SPAN = 0.075  # widest object the Panda gripper closes around, with margin (m)
 CLEARANCE = 0.04  # gap between a carried object and whatever it passes over (m)
 CORRIDOR = 0.1  # objects whose footprint comes this close to a carry path are obstacles (m)
@@ -43,6 +45,12 @@ OPEN_TOP = 0.4
 # How far inside a region's edge an object's body origin is set down when it shares the region (m).
 SLOT_MARGIN = 0.025
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
+# A drawer is pushed shut from PUSH_START (m) in front of its face with the gripper tipped PUSH_TILT (rad): level,
+# the wrist reaches 19 cm behind the fingers, into whatever stands in front of a low drawer (a wine rack).
+PUSH_START, PUSH_TILT = 0.05, np.pi / 4
+# A hinged part reaching farther than DOOR_WIDTH (m) from its axis is a door, swung by pushing its face at
+# SWING_RADIUS of its width, PUSH_GAP (m) off it, aiming SWING_LEAD (rad) ahead of it, for at most SWING_STEPS.
+DOOR_WIDTH, SWING_RADIUS, PUSH_GAP, SWING_LEAD, SWING_STEPS = 0.08, 0.75, 0.02, 0.25, 150
 # The grip site moving less than BLOCKED_TRAVEL (m) over BLOCKED_STEPS steps is blocked (e.g. a held object resting).
 BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
 
@@ -142,6 +150,9 @@ class Scene:
 
     def joint_axis(self, joint: str) -> np.ndarray:
         return np.array(self.data.xaxis[self.model.joint(joint).id])
+
+    def joint_anchor(self, joint: str) -> np.ndarray:
+        return np.array(self.data.xanchor[self.model.joint(joint).id])
 
     def joint_is_slide(self, joint: str) -> bool:
         return int(self.model.jnt_type[self.model.joint(joint).id]) == 2  # mjJNT_SLIDE
@@ -266,9 +277,11 @@ class Expert:
         max_steps: int = 80,
         speed=None,
         stop_when_blocked: bool = False,
+        turn_tol: float = 0.1,
     ) -> Skill:
-        """Servo the grip site to `target` (and the gripper to `yaw` and `tilt`) until within `tol` metres, or, with
-        `stop_when_blocked`, until it stops moving (a held object resting on what it is lowered onto)."""
+        """Servo the grip site to `target` (and the gripper to `yaw` and `tilt`) until within `tol` metres and
+        `turn_tol` radians, or, with `stop_when_blocked`, until it stops moving (a held object resting on what it is
+        lowered onto). The orientation keeps being servoed by the moves that follow."""
         target = np.asarray(target, float)
         if yaw is not None:
             self.yaw = yaw
@@ -278,7 +291,7 @@ class Expert:
         for _ in range(max_steps):
             pos = self.scene.eef_pos()
             rot_err = np.linalg.norm(_rotation_to(self.scene, self.orientation()))
-            if np.linalg.norm(target - pos) < tol and rot_err < 0.05:
+            if np.linalg.norm(target - pos) < tol and rot_err < turn_tol:
                 return
             recent = [*recent[-(BLOCKED_STEPS - 1) :], pos]
             blocked = len(recent) == BLOCKED_STEPS and np.linalg.norm(recent[-1] - recent[0]) < BLOCKED_TRAVEL
@@ -288,16 +301,32 @@ class Expert:
         raise SkillFailedError(f"move to {np.round(target, 3)} did not converge")
 
     def set_gripper(self, command: float, steps: int = 12) -> Skill:
-        """Open or close in place; waits until the fingers stop moving."""
+        """Open or close in place; waits until the fingers stop moving, not at all to open fingers already open.
+        (Moving on while they still open drags what was released: a bottle let go on top of a can tips over.)"""
         self.grip = command
         hold = self.scene.eef_pos()
         last = self.scene.gripper_opening()
+        if command == OPEN and last >= FULLY_OPEN:
+            return
         for i in range(steps):
             yield self.action(hold)
             now = self.scene.gripper_opening()
             if i >= 4 and abs(now - last) < 5e-4:
                 return
             last = now
+
+    def settle(self, max_steps: int = 15) -> Skill:
+        """Hold still until no object moves more than SETTLED (m) in a step: some LIBERO scenes start with objects
+        still falling into place (libero_10 task 1: by 15 cm a step for five steps)."""
+        hold = self.scene.eef_pos()
+        names = list(self.scene.env.obj_body_id)
+        before = np.array([self.scene.body_pos(name) for name in names])
+        for _ in range(max_steps):
+            yield self.action(hold)
+            now = np.array([self.scene.body_pos(name) for name in names])
+            if np.abs(now - before).max() < SETTLED:
+                return
+            before = now
 
     def preshape(self, opening: float, max_steps: int = 12) -> Skill:
         """Close the fingers part way (to `opening` metres) and hold them there: the gripper command 0 holds."""
@@ -440,16 +469,20 @@ def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, dr
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
 
-def _level(direction: np.ndarray) -> np.ndarray:
-    """The tilt that tips the top-down gripper level, its fingers pointing along the horizontal `direction`."""
-    return np.pi / 2 * np.array([direction[1], -direction[0], 0.0])
+def _tipped(direction: np.ndarray, angle: float = np.pi / 2) -> np.ndarray:
+    """The tilt that tips the top-down gripper by `angle` (level: a quarter turn), its fingers leaning towards the
+    horizontal `direction`."""
+    return angle * np.array([direction[1], -direction[0], 0.0])
 
 
-def _level_in_front(expert: Expert, point, facing: np.ndarray, fingers: np.ndarray) -> Skill:
-    """Tip the gripper level, fingers pointing against `facing` and closing along `fingers`, over `point` at the
+def _tipped_in_front(
+    expert: Expert, point, facing: np.ndarray, fingers: np.ndarray, angle: float = np.pi / 2
+) -> Skill:
+    """Tip the gripper by `angle`, fingers leaning against `facing` and closing along `fingers`, over `point` at the
     current height, then go straight down to it: the cabinet in front of it is never brushed on the way."""
     high = [*point[:2], max(point[2], expert.scene.eef_pos()[2])]
-    yield from expert.move(high, yaw=expert.grasp_yaw(fingers), tilt=_level(-facing), tol=0.02, max_steps=120)
+    tilt = _tipped(-facing, angle)
+    yield from expert.move(high, yaw=expert.grasp_yaw(fingers), tilt=tilt, tol=0.02, max_steps=120)
     yield from expert.move(point, tol=0.02)
 
 
@@ -470,10 +503,11 @@ def slide(expert: Expert, joint: str, target: float, opening: bool) -> Skill:
         handle = points[outward > outward.max() - 0.015]
         grip = np.array([*handle[:, :2].mean(axis=0), handle[:, 2].mean()])
         yield from expert.set_gripper(OPEN, steps=6)
-        yield from _level_in_front(expert, [*(grip[:2] + motion * 0.1), grip[2]], motion, motion)
+        yield from _tipped_in_front(expert, [*(grip[:2] + motion * 0.06), grip[2]], motion, motion)
+        yield from expert.move([*(grip[:2] + motion * 0.03), grip[2]], tol=0.01)
         yield from expert.move(grip, tol=0.008, speed=0.5)
         yield from expert.set_gripper(CLOSE)
-        yield from expert.move([*(grip[:2] + motion * (abs(travel) + 0.02)), grip[2]], tol=0.01, speed=0.5)
+        yield from expert.move([*(grip[:2] + motion * (abs(travel) + 0.02)), grip[2]], tol=0.01)
         yield from expert.set_gripper(OPEN)
         back = motion
     else:  # closed fingers, side by side, push the face that trails the motion
@@ -481,13 +515,16 @@ def slide(expert: Expert, joint: str, target: float, opening: bool) -> Skill:
         contact = np.array([*face[:, :2].mean(axis=0), face[:, 2].mean()])
         yield from expert.set_gripper(CLOSE, steps=6)
         across = np.array([-motion[1], motion[0]])
-        yield from _level_in_front(expert, [*(contact[:2] - motion * 0.08), contact[2]], -motion, across)
+        yield from _tipped_in_front(
+            expert, [*(contact[:2] - motion * PUSH_START), contact[2]], -motion, across, PUSH_TILT
+        )
         yield from expert.move(
             [*(contact[:2] + motion * (abs(travel) + 0.01)), contact[2]], tol=0.01, speed=0.5
         )
         back = -motion
     yield from expert.move([*(scene.eef_pos()[:2] + back * 0.06), scene.eef_pos()[2]], tol=0.02)
-    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tilt=np.zeros(3), tol=0.02)
+    # Clear of the cabinet once up: the gripper turns back to pointing down on the way to what comes next.
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tilt=np.zeros(3), tol=0.02, turn_tol=np.pi / 4)
 
 
 def turn(expert: Expert, joint: str, target: float) -> Skill:
@@ -508,6 +545,47 @@ def turn(expert: Expert, joint: str, target: float) -> Skill:
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
 
+def swing(expert: Expert, joint: str, target: float) -> Skill:
+    """Swing a door about its vertical hinge by pushing the face that trails the motion with the closed fingers,
+    pointing down, following the door round the hinge until the joint reaches `target`. The hand aims SWING_LEAD
+    ahead of where the door is, so it keeps pushing, and pushes at SWING_RADIUS of the door's width, where the
+    door turns under a push that a top-down hand can give."""
+    scene = expert.scene
+    hinge = scene.joint_anchor(joint)
+    start = scene.joint_qpos(joint)
+    turn_sign = np.sign(scene.joint_axis(joint)[2])  # world rotation about +z per unit of the joint
+    ahead = np.sign(target - start) * turn_sign
+    points = scene.joint_points(joint)
+    rel = points[:, :2] - hinge[:2]
+    reach = np.linalg.norm(rel, axis=1)
+    along = rel[np.argmax(reach)] / reach.max()  # from the hinge to the door's free edge
+    motion = ahead * np.array([-along[1], along[0]])  # where the door's face moves at the start
+    trailing_face = float((rel @ motion).min())
+    offset = along * SWING_RADIUS * reach.max() + motion * (
+        trailing_face - PUSH_GAP
+    )  # the hand, from the hinge
+    height = 0.5 * (points[:, 2].min() + points[:, 2].max())
+
+    def hand(lead: float) -> np.ndarray:
+        """Where the hand pushes: its start offset turned as far as the door has turned, plus `lead`."""
+        angle = turn_sign * (scene.joint_qpos(joint) - start) + ahead * lead
+        c, s = np.cos(angle), np.sin(angle)
+        return np.array([*(hinge[:2] + np.array([[c, -s], [s, c]]) @ offset), height])
+
+    yield from expert.set_gripper(CLOSE, steps=6)
+    push = hand(lead=0.0)
+    over = [*push[:2], max(scene.eef_pos()[2], points[:, 2].max() + 0.08)]
+    yield from expert.move(over, yaw=expert.grasp_yaw(along), tol=0.02, max_steps=120)
+    yield from expert.move(push, tol=0.01)
+    for _ in range(SWING_STEPS):
+        if np.sign(target - scene.joint_qpos(joint)) != np.sign(target - start):  # reached or passed
+            break
+        yield expert.action(hand(lead=SWING_LEAD), speed=0.5)
+    else:
+        raise SkillFailedError(f"{joint!r} did not swing to {target:.3f} (at {scene.joint_qpos(joint):.3f})")
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.1], tol=0.02)
+
+
 # --- planning from BDDL goals ------------------------------------------------------------------------------
 def _articulation(scene: Scene, name: str) -> tuple[list[str], dict]:
     """Joints behind a goal argument (a fixture or one of its regions) and the fixture's articulation ranges."""
@@ -519,12 +597,20 @@ def _articulation(scene: Scene, name: str) -> tuple[list[str], dict]:
     return list(joints), scene.env.get_object(fixture).object_properties["articulation"]
 
 
+def _is_door(scene: Scene, joint: str) -> bool:
+    """A hinged part wider than a knob (a microwave's door): it is swung by pushing, not turned by the wrist."""
+    rel = scene.joint_points(joint)[:, :2] - scene.joint_anchor(joint)[:2]
+    return float(np.linalg.norm(rel, axis=1).max()) > DOOR_WIDTH
+
+
 def _actuate(expert: Expert, name: str, ranges_key: str) -> Iterator[Callable[[], Skill]]:
     joints, articulation = _articulation(expert.scene, name)
     target = float(np.mean(articulation[ranges_key]))
     for joint in joints:
         if expert.scene.joint_is_slide(joint):
             yield lambda joint=joint: slide(expert, joint, target, ranges_key == "default_open_ranges")
+        elif _is_door(expert.scene, joint):
+            yield lambda joint=joint: swing(expert, joint, target)
         else:
             yield lambda joint=joint: turn(expert, joint, target)
 
@@ -566,13 +652,17 @@ def _overlaps(points: np.ndarray, box: tuple[np.ndarray, np.ndarray], margin: fl
     return bool(np.all(xy.min(axis=0) < high + margin) and np.all(xy.max(axis=0) > low - margin))
 
 
-def _clear_spot(scene: Scene, name: str, avoid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """The nearest table spot (xy of `name`'s body) where it stands clear of `avoid` and of every other object."""
+def _clear_spot(
+    scene: Scene, name: str, avoid: tuple[np.ndarray, np.ndarray], toward: np.ndarray
+) -> np.ndarray:
+    """The table spot (xy of `name`'s body) where it stands clear of `avoid` and of every other object that adds
+    the least to its way to `toward` (where it goes next): each carry costs the expert steps the episode may lack."""
     shape = scene.shape(name)
     radius = 0.5 * max(shape.length, shape.width)
     others = np.concatenate([points[:, :2] for points in scene.other_objects_points(name)])
     grid = np.stack(np.meshgrid(*[np.arange(-0.3, 0.301, 0.01)] * 2), axis=-1).reshape(-1, 2) + shape.center
-    grid = grid[np.argsort(np.linalg.norm(grid - shape.center, axis=1))]
+    way = np.linalg.norm(grid - shape.center, axis=1) + np.linalg.norm(grid - toward, axis=1)
+    grid = grid[np.argsort(way, kind="stable")]
     for center in grid:
         on_table = np.all(np.abs(center) < TABLE_REACH)
         clear = np.min(np.linalg.norm(others - center, axis=1)) > radius + FINGER_ROOM
@@ -581,11 +671,12 @@ def _clear_spot(scene: Scene, name: str, avoid: tuple[np.ndarray, np.ndarray]) -
     raise SkillFailedError(f"no clear spot on the table to move {name!r} to")
 
 
-def _move_aside(expert: Expert, name: str, avoid: tuple[np.ndarray, np.ndarray]) -> Skill:
-    """Pick `name` and set it down clear of `avoid`: a drawer opened over an object leaves no room to grasp it.
-    Carried straight over at the height `pick` lifts it to: the spot is near and clear."""
+def _move_aside(expert: Expert, name: str, avoid: tuple[np.ndarray, np.ndarray], toward: np.ndarray) -> Skill:
+    """Pick `name` and set it down clear of `avoid`, on its way `toward` where it goes next: a drawer opened over
+    an object leaves no room to grasp it. Carried straight over at the height `pick` lifts it to: the spot is
+    near and clear."""
     scene = expert.scene
-    spot = _clear_spot(scene, name, avoid)
+    spot = _clear_spot(scene, name, avoid, toward)
     yield from pick(expert, name)
     carried = scene.eef_pos() + [*(spot - scene.body_pos(name)[:2]), 0.0]
     yield from expert.move(carried, tol=0.015)
@@ -644,7 +735,9 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
                 for joint in filter(scene.joint_is_slide, joints):  # a drawer, not a door
                     box = _swept_box(scene, joint, opened)
                     if _overlaps(scene.points(obj), box, CLEARANCE):
-                        yield lambda obj=obj, box=box: _move_aside(expert, obj, box)
+                        travel = (opened - scene.joint_qpos(joint)) * scene.joint_axis(joint)[:2]
+                        inside = scene.site_pos(target)[:2] + travel  # the region once the drawer is open
+                        yield lambda obj=obj, box=box, inside=inside: _move_aside(expert, obj, box, inside)
                 yield from _actuate(expert, target, "default_open_ranges")
             yield lambda obj=obj: pick(expert, obj)
             yield partial(_place, expert, obj, predicate, target, slot[target], max(placed_on[target], 1))
@@ -652,5 +745,6 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
 
 
 def run_expert(expert: Expert, goal: list[list[str]]) -> Skill:
+    yield from expert.settle()  # the plan reads where things are
     for skill in plan(expert, goal):
         yield from skill()
