@@ -17,11 +17,9 @@ that puts an object outside the range those evaluation starts cover (3 cm margin
 gives how far the kept starts are from the nearest evaluation start.
 Only successful episodes are kept. With `--action-noise`, the env executes the expert's actions with Gaussian noise
 added (DART: the expert corrects what the noise did, as a policy must correct its own errors) while the episode
-records the expert's clean actions; such demos go to their own `--root`. An episode goes on to the end of the
-expert's plan, the release and the retreat included, and is kept if the goal still holds then: a policy learns to
-let go only from demonstrations that show it. `--no-until-plan-ends` ends it at the first step that meets the goal
-(for a pick-and-place, with the object still held over its place), as the demos reported with `until_plan_ends:
-[false]` were; those demos too go to their own `--root`.
+records the expert's clean actions; such demos go to their own `--root`. An episode ends at the first step that
+meets the goal (for a pick-and-place, with the object still held over its place); with `--until-plan-ends` it goes on
+to the end of the expert's plan, the release and the retreat included; those demos too go to their own `--root`.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
 episodes as one-episode datasets, so videos are encoded once), every task is split across the workers (worker k
@@ -353,10 +351,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--until-plan-ends",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="record each episode to the end of the expert's plan (the release and the retreat); with "
-        "--no-until-plan-ends, only to the first step that meets the goal",
+        action="store_true",
+        help="record each episode to the end of the expert's plan (the release and the retreat), not only to the "
+        "first step that meets the goal",
     )
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     parser.add_argument(
@@ -398,15 +395,7 @@ def main() -> None:
         # Staged before the options existed:
         made_with = {"action_noise": 0.0, "until_plan_ends": False} | json.loads(settings_path.read_text())
         if {key: made_with.get(key) for key in settings} != settings:
-            same_end = "--until-plan-ends" if made_with["until_plan_ends"] else "--no-until-plan-ends"
-            raise SystemExit(
-                f"{staging} was made with {made_with}; use another --root or delete it"
-                + (
-                    f", or continue it with {same_end}"
-                    if made_with["until_plan_ends"] != args.until_plan_ends
-                    else ""
-                )
-            )
+            raise SystemExit(f"{staging} was made with {made_with}; use another --root or delete it")
     else:
         settings_path.write_text(json.dumps(settings | {"generator_commit": git_commit()}))
 

@@ -507,23 +507,6 @@ def test_noisy_demos_cannot_join_a_staging_recorded_without_noise(generated):
     assert result.returncode != 0 and "'action_noise': 0.0" in result.stderr
 
 
-def test_demos_go_on_to_the_end_of_the_experts_plan_unless_told_to_stop_at_the_goal(generated):
-    """The recorder's default records the release (the policy cannot learn to let go otherwise); a staging made
-    the other way is refused, naming the option that continues it."""
-    from benchmarks.libero import record_demos
-
-    report = json.loads(generated["report"].read_text())
-    task = report["suites"][SUITE]["pick up the alphabet soup and place it in the basket"]
-    assert task["until_plan_ends"] == [True]
-    result = subprocess.run(
-        [sys.executable, "-m", record_demos.__name__, *generated["args"], "--no-until-plan-ends"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    assert result.returncode != 0 and "continue it with --until-plan-ends" in result.stderr
-
-
 def test_perturbed_actions_keep_the_gripper_and_the_action_range():
     from benchmarks.libero.libero_env import perturb
 
