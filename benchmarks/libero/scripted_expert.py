@@ -5,8 +5,8 @@ in [-1, 1]: xyz position delta (scaled by the OSC controller's 0.05 m), axis-ang
 (scaled by 0.5 rad) and the gripper (-1 open, +1 close).
 
 The expert is a small library of skills (move, grasp, lift, carry, place, release, slide a drawer open or shut,
-swing a door shut, turn a knob) composed from the task's BDDL goal predicates by `plan()`; nothing is scripted per task or per
-episode. Skills are generators that yield one action per env step and read the live simulator state after every
+swing a door shut, turn a knob) composed from the task's BDDL goal predicates by `plan()`; nothing is scripted per
+task or per episode. Skills are generators that yield one action per env step and read the live simulator state after every
 step, so they close the loop.
 """
 
@@ -561,9 +561,8 @@ def swing(expert: Expert, joint: str, target: float) -> Skill:
     along = rel[np.argmax(reach)] / reach.max()  # from the hinge to the door's free edge
     motion = ahead * np.array([-along[1], along[0]])  # where the door's face moves at the start
     trailing_face = float((rel @ motion).min())
-    offset = along * SWING_RADIUS * reach.max() + motion * (
-        trailing_face - PUSH_GAP
-    )  # the hand, from the hinge
+    # Where the hand pushes, from the hinge: on the trailing face, PUSH_GAP off it, SWING_RADIUS out along it.
+    offset = along * SWING_RADIUS * reach.max() + motion * (trailing_face - PUSH_GAP)
     height = 0.5 * (points[:, 2].min() + points[:, 2].max())
 
     def hand(lead: float) -> np.ndarray:
