@@ -400,10 +400,22 @@ MDX_START, MDX_END = "<!-- train-cost:start -->", "<!-- train-cost:end -->"
 
 def mdx_section(results: dict) -> str:
     """The MDX's training-cost table, from a results file."""
-    policies = ["my_policy", "my_policy_before", "act", "diffusion"]
+    measured = next(iter(results["shapes"].values()))["ms_per_sample"]
+    policies = [
+        p
+        for p in (
+            "my_policy",
+            "my_policy_before",
+            "my_policy_96px",
+            "my_policy_96px_3stages",
+            "act",
+            "diffusion",
+        )
+        if p in measured
+    ]
     rows = [
         "| shape | " + " | ".join(policies) + " | my_policy's dataset, per sample |",
-        "|---|" + "---:|" * 5,
+        "|---|" + "---:|" * (len(policies) + 1),
     ]
     for name, entry in results["shapes"].items():
         costs = entry["ms_per_sample"]
@@ -422,7 +434,9 @@ def mdx_section(results: dict) -> str:
         f"{results['threads']} threads; `my_policy_before` is today's code with the configuration defaults of "
         f"commit {results['my_policy_before']['commit']}, in the same run (equal to today's defaults: no default "
         "has changed since; the code's own savings, each distinct task sentence encoded once over its real "
-        "length and one backbone pass for all cameras, apply to both). ACT and Diffusion with upstream defaults "
+        "length and one backbone pass for all cameras, apply to both); `my_policy_96px` resizes the cameras to "
+        "96×96 and `my_policy_96px_3stages` also keeps three of ResNet-18's four stages, the LIBERO checks' "
+        "recipe (levers, not defaults). ACT and Diffusion with upstream defaults "
         "(no pretrained backbone). The dataset column is one random `dataset[i]` (camera frames decoded from "
         "video and the action chunk), one thread. my_policy's sample on the LIBERO shape splits into "
         f"{parts['vision']:.1f} ms for the two camera passes, {parts['language']:.1f} ms for the task sentences, "
