@@ -118,21 +118,15 @@ SHAPES = {
 }
 
 
+POLICIES = ("my_policy", "my_policy_before", "my_policy_96px", "my_policy_96px_3stages", "act", "diffusion")
+
+
 @dataclass
 class Settings:
     out: Path
     batch_size: int = 16
     steps: int = 10
-    policies: list[str] = field(
-        default_factory=lambda: [
-            "my_policy",
-            "my_policy_before",
-            "my_policy_96px",
-            "my_policy_96px_3stages",
-            "act",
-            "diffusion",
-        ]
-    )
+    policies: list[str] = field(default_factory=lambda: list(POLICIES))
     shapes: list[str] = field(default_factory=lambda: list(SHAPES))
     data_samples: int = 64
     train_run_steps: int = 30
@@ -401,18 +395,7 @@ MDX_START, MDX_END = "<!-- train-cost:start -->", "<!-- train-cost:end -->"
 def mdx_section(results: dict) -> str:
     """The MDX's training-cost table, from a results file."""
     measured = next(iter(results["shapes"].values()))["ms_per_sample"]
-    policies = [
-        p
-        for p in (
-            "my_policy",
-            "my_policy_before",
-            "my_policy_96px",
-            "my_policy_96px_3stages",
-            "act",
-            "diffusion",
-        )
-        if p in measured
-    ]
+    policies = [p for p in POLICIES if p in measured]
     rows = [
         "| shape | " + " | ".join(policies) + " | my_policy's dataset, per sample |",
         "|---|" + "---:|" * (len(policies) + 1),
