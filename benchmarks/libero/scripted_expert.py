@@ -6,8 +6,8 @@ in [-1, 1]: xyz position delta (scaled by the OSC controller's 0.05 m), axis-ang
 
 The expert is a small library of skills (move, grasp, lift, carry, place, release, slide a drawer open or shut,
 swing a door shut, turn a knob) composed from the task's BDDL goal predicates by `plan()`; nothing is scripted per
-task or per episode. Skills are generators that yield one action per env step and read the live simulator state after every
-step, so they close the loop.
+task or per episode. Skills are generators that yield one action per env step and read the live simulator state
+after every step, so they close the loop.
 """
 
 from __future__ import annotations
