@@ -5,9 +5,9 @@ in [-1, 1]: xyz position delta (scaled by the OSC controller's 0.05 m), axis-ang
 (scaled by 0.5 rad) and the gripper (-1 open, +1 close).
 
 The expert is a small library of skills (move, grasp, lift, carry, place, release, slide a drawer open or shut,
-swing a door shut, turn a knob) composed from the task's BDDL goal predicates by `plan()`; nothing is scripted per
-task or per episode. Skills are generators that yield one action per env step and read the live simulator state
-after every step, so they close the loop.
+swing a door shut, turn a knob, put an object into a cavity behind a door) composed from the task's BDDL goal
+predicates by `plan()`; nothing is scripted per task or per episode. Skills are generators that yield one action
+per env step and read the live simulator state after every step, so they close the loop.
 """
 
 from __future__ import annotations
@@ -53,6 +53,12 @@ PUSH_START, PUSH_TILT = 0.05, np.pi / 4
 DOOR_WIDTH, SWING_RADIUS, PUSH_GAP, SWING_LEAD, SWING_STEPS = 0.08, 0.75, 0.02, 0.25, 150
 # The grip site moving less than BLOCKED_TRAVEL (m) over BLOCKED_STEPS steps is blocked (e.g. a held object resting).
 BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
+# A grasp's yaw may go YAW_SLACK (rad) past a quarter turn from the start orientation (`Expert.grasp_yaw`).
+YAW_SLACK = 0.4
+# Into a cavity behind a door: carried FLOOR_GAP (m) above its floor by a top-down hand kept HAND_HALF_DEPTH (m)
+# in front of the opening (the hand's half depth across its fingers' closing axis, with margin), then pushed in
+# until everything is DOOR_GAP (m) behind the door's plane.
+FLOOR_GAP, HAND_HALF_DEPTH, DOOR_GAP = 0.02, 0.04, 0.015
 
 
 class SkillFailedError(RuntimeError):
@@ -156,6 +162,9 @@ class Scene:
 
     def joint_is_slide(self, joint: str) -> bool:
         return int(self.model.jnt_type[self.model.joint(joint).id]) == 2  # mjJNT_SLIDE
+
+    def joint_is_hinge(self, joint: str) -> bool:
+        return int(self.model.jnt_type[self.model.joint(joint).id]) == 3  # mjJNT_HINGE
 
     def joint_points(self, joint: str) -> np.ndarray:
         points = self.subtree_points(int(self.model.jnt_bodyid[self.model.joint(joint).id]))
@@ -341,10 +350,14 @@ class Expert:
     def grasp_yaw(self, axis: np.ndarray) -> float:
         """Yaw that aligns the finger axis with `axis`: of the two that do (the fingers are symmetric), the one
         within a quarter turn of the start orientation. Choosing the smaller turn instead lets the turns of
-        successive grasps add up until the wrist reaches its joint limit and the arm stalls."""
+        successive grasps add up until the wrist reaches its joint limit and the arm stalls. Near a quarter turn
+        both are (up to YAW_SLACK): the one nearer the current yaw is kept, so no half turn is commanded (the arm
+        drifts off while it turns that far: libero_10 task 8, the second moka pot)."""
         current = self.scene.finger_axis()
         yaw = self.yaw + np.arctan2(axis[1], axis[0]) - np.arctan2(current[1], current[0])
-        return (yaw + np.pi / 2) % np.pi - np.pi / 2
+        yaw = (yaw + np.pi / 2) % np.pi - np.pi / 2
+        candidates = [y for y in (yaw, yaw - np.copysign(np.pi, yaw)) if abs(y) <= np.pi / 2 + YAW_SLACK]
+        return min(candidates, key=lambda y: abs(y - self.yaw))
 
 
 # --- skills ------------------------------------------------------------------------------------------------
@@ -391,16 +404,20 @@ def _handle(points: np.ndarray, shape: Shape) -> tuple[np.ndarray, np.ndarray] |
     return None
 
 
-def pick(expert: Expert, name: str) -> Skill:
+def pick(expert: Expert, name: str, by_handle: bool = False) -> Skill:
     """Approach from above, grasp and lift `name`. Objects that fit between the fingers are grasped across their
     narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
     room); wide ones (bowls, plates) are pinched by the rim, on the side nearest the robot's base that leaves the
-    open fingers clear of neighbours."""
+    open fingers clear of neighbours; closed-top ones (moka pots), and any one `by_handle`, by the handle."""
     scene = expert.scene
     shape = scene.shape(name)
     height = shape.top - shape.bottom
     half_open = 0.5 * scene.gripper_opening() + 0.01
-    if shape.width <= MAX_FINGER_SPAN:
+    if by_handle:
+        if not (handle := _handle(scene.points(name), shape)):
+            raise SkillFailedError(f"{name!r} has no handle to hold it by")
+        (grasp, axis), width, preshape = handle, 0.0, False
+    elif shape.width <= MAX_FINGER_SPAN:
         grasp = np.array(
             [*shape.center, max(shape.top - min(0.035, 0.5 * height), shape.bottom + GRASP_FLOOR)]
         )
@@ -444,9 +461,11 @@ def pick(expert: Expert, name: str) -> Skill:
         yield from expert.preshape(width + 0.025)
     yield from expert.move(grasp, tol=0.008, speed=0.5)
     yield from expert.set_gripper(CLOSE)
-    start = scene.body_pos(name)[2]
+    start, hand = scene.body_pos(name)[2], scene.eef_pos()[2]
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02, speed=0.5)
-    if scene.body_pos(name)[2] - start < 0.03:
+    # Held if it came up 3 cm, or a third of the way the hand did: a plate pinched by its rim pivots on its far
+    # edge until that leaves the table.
+    if scene.body_pos(name)[2] - start < min(0.03, (scene.eef_pos()[2] - hand) / 3):
         raise SkillFailedError(f"{name!r} did not come up with the gripper")
 
 
@@ -585,6 +604,58 @@ def swing(expert: Expert, joint: str, target: float) -> Skill:
     yield from expert.move(scene.eef_pos() + [0, 0, 0.1], tol=0.02)
 
 
+def _front(scene: Scene, joint: str, closed: float, inside: np.ndarray) -> tuple[np.ndarray, float]:
+    """The opening a door shuts: its horizontal normal pointing away from `inside` (xy) and the offset of the
+    plane through the hinge along it. The door, turned to `closed`, lies in that plane."""
+    hinge = scene.joint_anchor(joint)[:2]
+    rel = scene.joint_points(joint)[:, :2] - hinge
+    edge = rel[np.argmax(np.linalg.norm(rel, axis=1))]
+    angle = np.sign(scene.joint_axis(joint)[2]) * (closed - scene.joint_qpos(joint))
+    c, s = np.cos(angle), np.sin(angle)
+    edge = np.array([[c, -s], [s, c]]) @ edge
+    normal = np.array([-edge[1], edge[0]]) / np.linalg.norm(edge)
+    if (hinge - inside) @ normal < 0:
+        normal = -normal
+    return normal, float(hinge @ normal)
+
+
+def insert(expert: Expert, name: str, region: str, joint: str, closed: float) -> Skill:
+    """Put `name`, held from above by its handle, into `region` behind the door at `joint` (a microwave's
+    cavity): roofed, it is entered from the front. The hand stays in front of the opening while the object goes
+    in as far as that allows, above the cavity's floor; let go, it is pushed the rest of the way by the level,
+    closed fingers until no part of it is left in the door's way to `closed`."""
+    scene = expert.scene
+    center, half = scene.site_pos(region), scene.site_half_size(region)
+    normal, plane = _front(scene, joint, closed, center[:2])
+    across = np.array([-normal[1], normal[0]])
+    body = scene.body_pos(name)
+    # How far the object reaches past its body origin, inwards.
+    back = float(((scene.points(name)[:, :2] - body[:2]) @ -normal).max())
+    grip = scene.eef_pos() - body  # the hand, from the body origin
+    # Grip height with the object's bottom FLOOR_GAP above the cavity's floor.
+    low = scene.eef_pos()[2] + center[2] - half[2] + FLOOR_GAP - scene.shape(name).bottom
+    # The hand with the object in front of the opening, then as far in as the hand, kept out, lets it go.
+    outside = grip[:2] + across * (center[:2] @ across) + normal * (plane + back + CLEARANCE)
+    inserted = outside - normal * (outside @ normal - plane - HAND_HALF_DEPTH)
+    yield from expert.move([*outside, max(low, scene.eef_pos()[2])], tol=0.015, max_steps=120)
+    yield from expert.move([*outside, low], tol=0.01, speed=0.5)
+    yield from expert.move([*inserted, low], tol=0.01, speed=0.5)
+    yield from expert.move([*inserted, low - FLOOR_GAP - 0.01], tol=0.005, speed=0.3, stop_when_blocked=True)
+    yield from expert.set_gripper(OPEN)
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.06], tol=0.02)
+    # The push: on the part sticking out most (a mug's handle), until it is DOOR_GAP behind the door's plane.
+    points = scene.points(name)
+    out = points[:, :2] @ normal
+    face = points[out > out.max() - 0.01]
+    contact = np.array([*face[:, :2].mean(axis=0), face[:, 2].mean()])
+    travel = out.max() - plane + DOOR_GAP
+    yield from expert.set_gripper(CLOSE, steps=6)
+    yield from _tipped_in_front(expert, [*(contact[:2] + normal * PUSH_START), contact[2]], normal, across)
+    yield from expert.move([*(contact[:2] - normal * travel), contact[2]], tol=0.01, speed=0.5)
+    yield from expert.move([*(scene.eef_pos()[:2] + normal * 0.06), scene.eef_pos()[2]], tol=0.02)
+    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tilt=np.zeros(3), tol=0.02, turn_tol=np.pi / 4)
+
+
 # --- planning from BDDL goals ------------------------------------------------------------------------------
 def _articulation(scene: Scene, name: str) -> tuple[list[str], dict]:
     """Joints behind a goal argument (a fixture or one of its regions) and the fixture's articulation ranges."""
@@ -600,6 +671,19 @@ def _is_door(scene: Scene, joint: str) -> bool:
     """A hinged part wider than a knob (a microwave's door): it is swung by pushing, not turned by the wrist."""
     rel = scene.joint_points(joint)[:, :2] - scene.joint_anchor(joint)[:2]
     return float(np.linalg.norm(rel, axis=1).max()) > DOOR_WIDTH
+
+
+def _door(scene: Scene, region: str) -> tuple[str, float] | None:
+    """The joint of the door that shuts the fixture `region` belongs to (a microwave's), and its closed position."""
+    if region not in scene.env.object_sites_dict:
+        return None
+    fixture = scene.env.get_object(scene.env.object_states_dict[region].parent_name)  # None: the table
+    doors = (
+        [j for j in fixture.joints or [] if scene.joint_is_hinge(j) and _is_door(scene, j)] if fixture else []
+    )
+    if not doors:
+        return None
+    return doors[0], float(np.mean(fixture.object_properties["articulation"]["default_close_ranges"]))
 
 
 def _actuate(expert: Expert, name: str, ranges_key: str) -> Iterator[Callable[[], Skill]]:
@@ -724,6 +808,7 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
         else:
             obj, target = args
             sites = scene.env.object_sites_dict
+            door = _door(scene, target) if predicate == "in" else None
             if (
                 target in sites
                 and sites[target].joints
@@ -738,6 +823,10 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
                         inside = scene.site_pos(target)[:2] + travel  # the region once the drawer is open
                         yield lambda obj=obj, box=box, inside=inside: _move_aside(expert, obj, box, inside)
                 yield from _actuate(expert, target, "default_open_ranges")
+            if door:  # roofed: entered from the front, the hand kept out
+                yield lambda obj=obj: pick(expert, obj, by_handle=True)
+                yield partial(insert, expert, obj, target, *door)
+                continue
             yield lambda obj=obj: pick(expert, obj)
             yield partial(_place, expert, obj, predicate, target, slot[target], max(placed_on[target], 1))
             slot[target] += 1
