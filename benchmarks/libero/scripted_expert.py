@@ -53,8 +53,9 @@ PUSH_START, PUSH_TILT = 0.05, np.pi / 4
 DOOR_WIDTH, SWING_RADIUS, PUSH_GAP, SWING_LEAD, SWING_STEPS = 0.08, 0.75, 0.02, 0.25, 150
 # The grip site moving less than BLOCKED_TRAVEL (m) over BLOCKED_STEPS steps is blocked (e.g. a held object resting).
 BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
-# A grasp's yaw may go YAW_SLACK (rad) past a quarter turn from the start orientation (`Expert.grasp_yaw`).
-YAW_SLACK = 0.4
+# A grasp's yaw may go YAW_SLACK (rad) past a quarter turn from the start orientation where the wrist's last joint
+# has that much room and WRIST_MARGIN (rad) more (`Expert.grasp_yaw`).
+YAW_SLACK, WRIST_MARGIN = 0.4, 1.0
 # Into a cavity behind a door: carried FLOOR_GAP (m) above its floor by a top-down hand kept HAND_HALF_DEPTH (m)
 # in front of the opening (the hand's half depth across its fingers' closing axis, with margin), then pushed in
 # until everything is DOOR_GAP (m) behind the door's plane.
@@ -163,6 +164,14 @@ class Scene:
     def joint_is_slide(self, joint: str) -> bool:
         return int(self.model.jnt_type[self.model.joint(joint).id]) == 2  # mjJNT_SLIDE
 
+    def wrist_room(self) -> tuple[float, float]:
+        """How far (rad) the arm's last joint can still turn the gripper by +yaw and by -yaw about world z. That
+        joint turns about the gripper's axis, which points down, so +yaw lowers it."""
+        joint = self.model.joint("robot0_joint7")
+        low, high = self.model.jnt_range[joint.id]
+        q = float(self.data.qpos[self.model.jnt_qposadr[joint.id]])
+        return q - float(low), float(high) - q
+
     def joint_is_hinge(self, joint: str) -> bool:
         return int(self.model.jnt_type[self.model.joint(joint).id]) == 3  # mjJNT_HINGE
 
@@ -260,6 +269,12 @@ class Expert:
         self.yaw = 0.0
         self.tilt = np.zeros(3)
         self.grip = OPEN
+        # Grasp yaws stay within a quarter turn of the start, YAW_SLACK more on a side where the wrist has room
+        # for it and WRIST_MARGIN (the other joints turn the hand too as it moves across the table).
+        self.max_yaw = [
+            np.pi / 2 + (YAW_SLACK if room > np.pi / 2 + YAW_SLACK + WRIST_MARGIN else 0.0)
+            for room in scene.wrist_room()
+        ]
         self.max_speed = max_speed  # norm of the xyz action, in units of the controller's 5 cm/step limit
         self.gain = gain  # the OSC lags its goal, so the position error is amplified into a velocity command
 
@@ -350,13 +365,16 @@ class Expert:
     def grasp_yaw(self, axis: np.ndarray) -> float:
         """Yaw that aligns the finger axis with `axis`: of the two that do (the fingers are symmetric), the one
         within a quarter turn of the start orientation. Choosing the smaller turn instead lets the turns of
-        successive grasps add up until the wrist reaches its joint limit and the arm stalls. Near a quarter turn
-        both are (up to YAW_SLACK): the one nearer the current yaw is kept, so no half turn is commanded (the arm
-        drifts off while it turns that far: libero_10 task 8, the second moka pot)."""
+        successive grasps add up until the wrist reaches its joint limit and the arm stalls. Near a quarter turn,
+        on a side with room for YAW_SLACK more (`max_yaw`), both are: the one nearer the current yaw is kept, so no
+        half turn is commanded (the arm drifts off while it turns that far: libero_10 task 8, the second moka
+        pot). On the Panda's start pose that is the +yaw side: -yaw past the quarter turn took the wrist to its
+        limit on libero_10 task 4."""
         current = self.scene.finger_axis()
         yaw = self.yaw + np.arctan2(axis[1], axis[0]) - np.arctan2(current[1], current[0])
         yaw = (yaw + np.pi / 2) % np.pi - np.pi / 2
-        candidates = [y for y in (yaw, yaw - np.copysign(np.pi, yaw)) if abs(y) <= np.pi / 2 + YAW_SLACK]
+        plus, minus = self.max_yaw
+        candidates = [y for y in (yaw, yaw - np.copysign(np.pi, yaw)) if -minus <= y <= plus]
         return min(candidates, key=lambda y: abs(y - self.yaw))
 
 

@@ -315,7 +315,7 @@ def test_a_grasp_yaw_stays_within_a_quarter_turn_of_the_start():
 
     from benchmarks.libero import scripted_expert as se
 
-    expert = se.Expert(SimpleNamespace(eef_mat=lambda: np.eye(3)))
+    expert = se.Expert(SimpleNamespace(eef_mat=lambda: np.eye(3), wrist_room=lambda: (2.0, 2.0)))
     for yaw, wanted in [(2.8, 0.3), (-2.9, -1.2), (0.4, 1.5)]:
         expert.yaw = yaw
         expert.scene.finger_axis = lambda yaw=yaw: np.array([np.cos(yaw), np.sin(yaw)])  # where it points now
@@ -327,16 +327,18 @@ def test_a_grasp_yaw_stays_within_a_quarter_turn_of_the_start():
 def test_a_grasp_yaw_near_a_quarter_turn_keeps_the_side_the_wrist_is_on():
     """At a quarter turn from the start both yaws that align the fingers are as far from it: the one on the
     wrist's current side is kept instead of commanding a half turn (the arm drifted off while turning that far,
-    libero_10 task 8's second moka pot). Past the slack, the quarter-turn rule wins again."""
+    libero_10 task 8's second moka pot), but only where the wrist's last joint has room for it: the Panda starts
+    with 3.7 rad of it for +yaw and 2.1 rad for -yaw (-yaw past the quarter turn took the wrist to its limit on
+    libero_10 task 4). Past the slack, the quarter-turn rule wins again."""
     from types import SimpleNamespace
 
     from benchmarks.libero import scripted_expert as se
 
-    expert = se.Expert(SimpleNamespace(eef_mat=lambda: np.eye(3)))
+    expert = se.Expert(SimpleNamespace(eef_mat=lambda: np.eye(3), wrist_room=lambda: (3.69, 2.11)))
     for yaw, wanted, kept in [
         (np.pi / 2, -np.pi / 2, np.pi / 2),
         (1.4, -1.5, np.pi - 1.5),
-        (-1.4, 1.5, 1.5 - np.pi),
+        (-1.4, 1.5, 1.5),  # -1.64: no room on the -yaw side
         (1.4, -1.0, -1.0),  # 2.14 would be past the slack
     ]:
         expert.yaw = yaw
