@@ -506,6 +506,12 @@ def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, dr
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
 
 
+def _turned(xy: np.ndarray, angle: float) -> np.ndarray:
+    """`xy` turned by `angle` (rad) about world z."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]]) @ xy
+
+
 def _tipped(direction: np.ndarray, angle: float = np.pi / 2) -> np.ndarray:
     """The tilt that tips the top-down gripper by `angle` (level: a quarter turn), its fingers leaning towards the
     horizontal `direction`."""
@@ -559,8 +565,14 @@ def slide(expert: Expert, joint: str, target: float, opening: bool) -> Skill:
             [*(contact[:2] + motion * (abs(travel) + 0.01)), contact[2]], tol=0.01, speed=0.5
         )
         back = -motion
-    yield from expert.move([*(scene.eef_pos()[:2] + back * 0.06), scene.eef_pos()[2]], tol=0.02)
-    # Clear of the cabinet once up: the gripper turns back to pointing down on the way to what comes next.
+    yield from _back_off(expert, back)
+
+
+def _back_off(expert: Expert, direction: np.ndarray) -> Skill:
+    """Draw the tipped gripper 6 cm back along `direction` (xy), then up: clear of the fixture once up, it turns
+    back to pointing down on the way to what comes next."""
+    scene = expert.scene
+    yield from expert.move([*(scene.eef_pos()[:2] + direction * 0.06), scene.eef_pos()[2]], tol=0.02)
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tilt=np.zeros(3), tol=0.02, turn_tol=np.pi / 4)
 
 
@@ -605,8 +617,7 @@ def swing(expert: Expert, joint: str, target: float) -> Skill:
     def hand(lead: float) -> np.ndarray:
         """Where the hand pushes: its start offset turned as far as the door has turned, plus `lead`."""
         angle = turn_sign * (scene.joint_qpos(joint) - start) + ahead * lead
-        c, s = np.cos(angle), np.sin(angle)
-        return np.array([*(hinge[:2] + np.array([[c, -s], [s, c]]) @ offset), height])
+        return np.array([*(hinge[:2] + _turned(offset, angle)), height])
 
     yield from expert.set_gripper(CLOSE, steps=6)
     push = hand(lead=0.0)
@@ -629,8 +640,7 @@ def _front(scene: Scene, joint: str, closed: float, inside: np.ndarray) -> tuple
     rel = scene.joint_points(joint)[:, :2] - hinge
     edge = rel[np.argmax(np.linalg.norm(rel, axis=1))]
     angle = np.sign(scene.joint_axis(joint)[2]) * (closed - scene.joint_qpos(joint))
-    c, s = np.cos(angle), np.sin(angle)
-    edge = np.array([[c, -s], [s, c]]) @ edge
+    edge = _turned(edge, angle)
     normal = np.array([-edge[1], edge[0]]) / np.linalg.norm(edge)
     if (hinge - inside) @ normal < 0:
         normal = -normal
@@ -670,8 +680,7 @@ def insert(expert: Expert, name: str, region: str, joint: str, closed: float) ->
     yield from expert.set_gripper(CLOSE, steps=6)
     yield from _tipped_in_front(expert, [*(contact[:2] + normal * PUSH_START), contact[2]], normal, across)
     yield from expert.move([*(contact[:2] - normal * travel), contact[2]], tol=0.01, speed=0.5)
-    yield from expert.move([*(scene.eef_pos()[:2] + normal * 0.06), scene.eef_pos()[2]], tol=0.02)
-    yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tilt=np.zeros(3), tol=0.02, turn_tol=np.pi / 4)
+    yield from _back_off(expert, normal)
 
 
 # --- planning from BDDL goals ------------------------------------------------------------------------------
