@@ -12,7 +12,7 @@ per env step and read the live simulator state after every step, so they close t
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -44,6 +44,7 @@ HANDLE_LENGTH, HANDLE_WIDTH = 0.03, 0.03
 OPEN_TOP = 0.4
 # How far inside a region's edge an object's body origin is set down when it shares the region (m).
 SLOT_MARGIN = 0.025
+SLOT_GAP = 0.005  # gap between objects put side by side in a container (m)
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
 # A drawer is pushed shut from PUSH_START (m) in front of its face with the gripper tipped PUSH_TILT (rad): level,
 # the wrist reaches 19 cm behind the fingers, into whatever stands in front of a low drawer (a wine rack).
@@ -487,10 +488,21 @@ def pick(expert: Expert, name: str, by_handle: bool = False) -> Skill:
         raise SkillFailedError(f"{name!r} did not come up with the gripper")
 
 
-def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, drop: float = 0.02) -> Skill:
+def place(
+    expert: Expert,
+    name: str,
+    target_xy: np.ndarray,
+    surface_z: float,
+    drop: float = 0.02,
+    fit_axis: np.ndarray | None = None,
+) -> Skill:
     """Carry the held object so that its body origin is over `target_xy`, lower it until its bottom is `drop`
-    above `surface_z`, release and back off."""
+    above `surface_z`, release and back off. For a tight fit (two cans in a basket) the fingers' closing axis is
+    first turned to `fit_axis`, along which there is room for them, and the object brought to rest over the target
+    before it is lowered: the carry's momentum takes it ~2 cm on."""
     scene = expert.scene
+    if fit_axis is not None:
+        yield from expert.move(scene.eef_pos(), yaw=expert.grasp_yaw(fit_axis), tol=0.02)
     shape = scene.shape(name)
     hold_offset = scene.eef_pos() - scene.body_pos(name)
     bottom_below_grip = scene.eef_pos()[2] - shape.bottom
@@ -499,6 +511,8 @@ def place(expert: Expert, name: str, target_xy: np.ndarray, surface_z: float, dr
     carry_z = max(clear + bottom_below_grip + CLEARANCE, scene.eef_pos()[2])
     yield from expert.move(np.array([*scene.eef_pos()[:2], carry_z]), tol=0.02)
     yield from expert.move(np.array([*goal_xy, carry_z]), tol=0.015, max_steps=120)
+    if fit_axis is not None:
+        yield from expert.move(np.array([*goal_xy, carry_z]), tol=0.0, max_steps=40, stop_when_blocked=True)
     lowered = np.array([*goal_xy, surface_z + bottom_below_grip + drop])
     # Released where it comes to rest if something (a rim, an object already in the container) stops it higher.
     yield from expert.move(lowered, tol=0.01, speed=0.5, stop_when_blocked=True)
@@ -726,25 +740,49 @@ def _actuate(expert: Expert, name: str, ranges_key: str) -> Iterator[Callable[[]
 
 
 def _place_target(
-    scene: Scene, predicate: str, target: str, slot: int = 0, slots: int = 1
+    scene: Scene, predicate: str, target: str, slot: int = 0, slots: int = 1, radius: float = 0.0
 ) -> tuple[np.ndarray, float]:
     """Where to put an object for `(predicate obj target)`: the xy its body must reach and the surface height.
-    When the goal sets `slots` objects on one region, the `slot`-th goes to its own place along the region's longer
-    side, spread as far apart as the region lets their bodies stay inside it (both moka pots on a burner); objects
-    put *in* a container are not spread: they settle against each other."""
+    When the goal shares a region out into `slots` places, the `slot`-th goes to its own: on a region, along its
+    longer side, as far apart as the region lets their bodies stay inside it (both moka pots on a burner); in a
+    container, along the container's longer side, objects of `radius` (m) SLOT_GAP apart around its middle (two
+    cans in a basket barely longer than both)."""
     if target not in scene.env.object_sites_dict:
         return scene.body_pos(target)[:2], scene.shape(target).top
     center = scene.site_pos(target)
     half = scene.site_half_size(target)
     surface = center[2] - half[2] if predicate == "in" else center[2]
-    if slots > 1:
-        side = int(half[1] > half[0])
-        spread = max(half[side] - SLOT_MARGIN, 0.0)
-        center[side] += (2 * slot / (slots - 1) - 1) * spread
     parent = target.removesuffix("_contain_region")
-    if target.endswith("_contain_region") and parent in scene.env.obj_body_id:
+    container = target.endswith("_contain_region") and parent in scene.env.obj_body_id
+    if slots > 1:
+        lead = 2 * slot / (slots - 1) - 1
+        if container:
+            center[:2] += lead * (radius + SLOT_GAP / 2) * scene.shape(parent).major
+        else:
+            side = int(half[1] > half[0])
+            center[side] += lead * max(half[side] - SLOT_MARGIN, 0.0)
+    if container:
         surface = max(surface, scene.shape(parent).bottom)
     return center[:2], surface
+
+
+def _slots(scene: Scene, goal: list[list[str]]) -> Counter:
+    """How many places each goal region is shared out into: one per object set *on* it; objects put *in* a
+    container settle against each other, stacked, unless stacked they would stand above its rim (two cans in the
+    basket: the top one tips out), then side by side."""
+    placed = [(predicate, *args) for predicate, *args in goal if predicate in ("on", "in")]
+    slots = Counter(target for predicate, _, target in placed if predicate == "on")
+    inside = defaultdict(list)
+    for predicate, obj, target in placed:
+        if predicate == "in":
+            inside[target].append(scene.shape(obj))
+    for target, shapes in inside.items():
+        parent = target.removesuffix("_contain_region")
+        if parent in scene.env.obj_body_id:
+            depth = scene.shape(parent).top - _place_target(scene, "in", target)[1]
+            if sum(shape.top - shape.bottom for shape in shapes) > depth:
+                slots[target] = len(shapes)
+    return slots
 
 
 def _swept_box(scene: Scene, joint: str, target: float) -> tuple[np.ndarray, np.ndarray]:
@@ -809,11 +847,20 @@ def _top_inside(scene: Scene, region: str, exclude: str) -> float:
 
 def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slots: int) -> Skill:
     scene = expert.scene
-    xy, surface = _place_target(scene, predicate, target, slot, slots)  # read now: drawers may have moved
-    if predicate == "in" and target in scene.env.object_sites_dict:
+    shape = scene.shape(obj)
+    radius = 0.5 * max(shape.length, shape.width)
+    # Read now, not when planned: drawers may have moved.
+    xy, surface = _place_target(scene, predicate, target, slot, slots, radius)
+    fit_axis = None
+    if predicate == "in" and slots > 1:
+        # The closed fingers stick out past the object along their closing axis: across the row, not into the
+        # object beside it or the container's end wall.
+        major = scene.shape(target.removesuffix("_contain_region")).major
+        fit_axis = np.array([-major[1], major[0]])
+    elif predicate == "in" and target in scene.env.object_sites_dict:
         # Released on what is already inside: pressed down onto it, the held object pushes the container away.
         surface = max(surface, _top_inside(scene, target, exclude=obj))
-    yield from place(expert, obj, xy, surface)
+    yield from place(expert, obj, xy, surface, fit_axis=fit_axis)
 
 
 ORDER = {"open": 0, "turnon": 1, "on": 2, "in": 2, "close": 3}  # open containers first, close them last
@@ -825,7 +872,7 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
     unknown = [p for p, *_ in goal if p not in ORDER]
     if unknown:
         raise NotImplementedError(f"no skill for the goal predicates {unknown} yet")
-    placed_on = Counter(args[1] for predicate, *args in goal if predicate == "on")  # "in": they settle
+    slots = _slots(scene, goal)
     slot = Counter()
     for predicate, *args in sorted(goal, key=lambda g: ORDER[g[0]]):
         if predicate in ("open", "close"):
@@ -855,7 +902,7 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
                 yield partial(insert, expert, obj, target, *door)
                 continue
             yield lambda obj=obj: pick(expert, obj)
-            yield partial(_place, expert, obj, predicate, target, slot[target], max(placed_on[target], 1))
+            yield partial(_place, expert, obj, predicate, target, slot[target], max(slots[target], 1))
             slot[target] += 1
 
 
