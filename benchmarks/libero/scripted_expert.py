@@ -138,10 +138,11 @@ class Scene:
             if points is not None:
                 yield points
 
-    def subtree_points(self, root: int) -> np.ndarray | None:
+    def subtree_points(self, root: int, exclude: int | None = None) -> np.ndarray | None:
+        """Collision points of body `root` and its descendants, but the subtree of body `exclude`."""
         bodies = {root}
         for body in range(root + 1, self.model.nbody):
-            if self.model.body_parentid[body] in bodies:
+            if self.model.body_parentid[body] in bodies and body != exclude:
                 bodies.add(body)
         points = []
         for geom in range(self.model.ngeom):
@@ -845,12 +846,38 @@ def _top_inside(scene: Scene, region: str, exclude: str) -> float:
     return max(inside, default=-np.inf)
 
 
+def _drawer(scene: Scene, region: str) -> str | None:
+    """The slide joint of the drawer `region` lies in, if it does."""
+    if region not in scene.env.object_sites_dict:
+        return None
+    return next(filter(scene.joint_is_slide, scene.env.object_sites_dict[region].joints or []), None)
+
+
+def _out_from_under(scene: Scene, region: str, joint: str, xy: np.ndarray, radius: float) -> np.ndarray:
+    """`xy` moved out along the open drawer's motion until an object of `radius` (m) lowered there clears the
+    fixture's front (the drawer above hangs over the back of an open bottom drawer: the bowl lowered onto the
+    region's middle landed tilted on its edge and jammed the drawer), staying inside the region."""
+    fixture = scene.env.obj_body_id[scene.env.object_states_dict[region].parent_name]
+    frame = scene.subtree_points(fixture, exclude=int(scene.model.jnt_bodyid[scene.model.joint(joint).id]))
+    center, half = scene.site_pos(region), scene.site_half_size(region)
+    opened = np.mean(_articulation(scene, region)[1]["default_open_ranges"])
+    out = np.sign(opened) * scene.joint_axis(joint)[:2]
+    out /= np.linalg.norm(out)
+    if frame is None or not (above := frame[frame[:, 2] > center[2] - half[2]]).size:
+        return xy
+    front = float((above[:, :2] @ out).max()) + radius + SLOT_GAP
+    edge = float(center[:2] @ out + np.abs(out) @ half[:2])
+    return xy + max(min(front, edge) - float(xy @ out), 0.0) * out
+
+
 def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slots: int) -> Skill:
     scene = expert.scene
     shape = scene.shape(obj)
     radius = 0.5 * max(shape.length, shape.width)
     # Read now, not when planned: drawers may have moved.
     xy, surface = _place_target(scene, predicate, target, slot, slots, radius)
+    if predicate == "in" and (drawer := _drawer(scene, target)):
+        xy = _out_from_under(scene, target, drawer, xy, radius)
     fit_axis = None
     if predicate == "in" and slots > 1:
         # The closed fingers stick out past the object along their closing axis: across the row, not into the
