@@ -46,8 +46,6 @@ OPEN_TOP = 0.4
 SLOT_MARGIN = 0.025
 SLOT_GAP = 0.005  # gap between objects put side by side in a container (m)
 RIM_CLEARANCE = 0.01  # room the open fingers need around a rim grasp (m)
-RELEASE_GAP = 0.02  # opened this much wider than at the start of a release, the fingers have let go (m)
-APPROACH_GAP = 0.03  # the last APPROACH_GAP (m) down to a grasp or a release is at half speed
 # A drawer is pushed shut from PUSH_START (m) in front of its face with the gripper tipped PUSH_TILT (rad): level,
 # the wrist reaches 19 cm behind the fingers, into whatever stands in front of a low drawer (a wine rack).
 PUSH_START, PUSH_TILT = 0.05, np.pi / 4
@@ -334,13 +332,12 @@ class Expert:
         self.grip = command
         hold = self.scene.eef_pos()
         last = self.scene.gripper_opening()
-        clear = min(last + RELEASE_GAP, FULLY_OPEN)  # opening, the fingers are off what they held by then
         if command == OPEN and last >= FULLY_OPEN:
             return
         for i in range(steps):
             yield self.action(hold)
             now = self.scene.gripper_opening()
-            if (i >= 4 and abs(now - last) < 5e-4) or (command == OPEN and now >= clear):
+            if i >= 4 and abs(now - last) < 5e-4:
                 return
             last = now
 
@@ -482,9 +479,6 @@ def pick(expert: Expert, name: str, by_handle: bool = False) -> Skill:
     yield from expert.move(above, yaw=yaw, tol=0.02)
     if preshape:
         yield from expert.preshape(width + 0.025)
-    # Fast down to APPROACH_GAP over the grasp, then at half speed: all of it at half speed, libero_goal task 3 (two
-    # picks, a drawer) ran past its 300 steps.
-    yield from expert.move(grasp + [0, 0, APPROACH_GAP], tol=0.01)
     yield from expert.move(grasp, tol=0.008, speed=0.5)
     yield from expert.set_gripper(CLOSE)
     start, hand = scene.body_pos(name)[2], scene.eef_pos()[2]
@@ -522,8 +516,6 @@ def place(
         yield from expert.move(np.array([*goal_xy, carry_z]), tol=0.0, max_steps=40, stop_when_blocked=True)
     lowered = np.array([*goal_xy, surface_z + bottom_below_grip + drop])
     # Released where it comes to rest if something (a rim, an object already in the container) stops it higher.
-    # Lowered like a grasp's approach: fast, then the last APPROACH_GAP at half speed.
-    yield from expert.move(lowered + [0, 0, APPROACH_GAP], tol=0.01, stop_when_blocked=True)
     yield from expert.move(lowered, tol=0.01, speed=0.5, stop_when_blocked=True)
     yield from expert.set_gripper(OPEN)
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)

@@ -322,34 +322,6 @@ def test_a_grasp_yaw_stays_within_a_quarter_turn_of_the_start():
         assert np.sin(new - wanted) == pytest.approx(0.0, abs=1e-9)  # aligned, up to the fingers' symmetry
 
 
-def test_a_release_lets_go_once_the_fingers_have_opened_clear_of_what_they_held(monkeypatch):
-    """Opening from a 5 cm grasp at 4 mm a step, the fingers are 2 cm wider after 5 steps: the release ends
-    there instead of waiting the fingers out to fully open; a grasp still waits until they stop closing."""
-    from types import SimpleNamespace
-
-    from benchmarks.libero import scripted_expert as se
-
-    opening = {"now": 0.05}
-    scene = SimpleNamespace(
-        eef_mat=lambda: np.eye(3),
-        wrist_room=lambda: (2.0, 2.0),
-        eef_pos=lambda: np.zeros(3),
-        gripper_opening=lambda: opening["now"],
-    )
-    expert = se.Expert(scene)
-    monkeypatch.setattr(se, "_rotation_to", lambda scene, target: np.zeros(3))
-    steps = 0
-    for _ in expert.set_gripper(se.OPEN):
-        opening["now"] = min(opening["now"] + 0.004, se.FULLY_OPEN)
-        steps += 1
-    assert steps == 5
-    steps = 0
-    for _ in expert.set_gripper(se.CLOSE):
-        opening["now"] = max(opening["now"] - 0.004, 0.04)
-        steps += 1
-    assert opening["now"] == 0.04 and steps > 5
-
-
 def test_a_grasp_yaw_near_a_quarter_turn_keeps_the_side_the_wrist_is_on():
     """At a quarter turn from the start both yaws that align the fingers are as far from it: the one on the
     wrist's current side is kept instead of commanding a half turn (the arm drifted off while turning that far,
