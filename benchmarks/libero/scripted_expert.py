@@ -177,8 +177,12 @@ class Scene:
     def joint_is_hinge(self, joint: str) -> bool:
         return int(self.model.jnt_type[self.model.joint(joint).id]) == 3  # mjJNT_HINGE
 
+    def joint_body(self, joint: str) -> int:
+        """The body `joint` moves."""
+        return int(self.model.jnt_bodyid[self.model.joint(joint).id])
+
     def joint_points(self, joint: str) -> np.ndarray:
-        points = self.subtree_points(int(self.model.jnt_bodyid[self.model.joint(joint).id]))
+        points = self.subtree_points(self.joint_body(joint))
         if points is None:
             raise SkillFailedError(f"the part moved by {joint!r} has no collision geometry")
         return points
@@ -753,18 +757,23 @@ def _place_target(
     center = scene.site_pos(target)
     half = scene.site_half_size(target)
     surface = center[2] - half[2] if predicate == "in" else center[2]
-    parent = target.removesuffix("_contain_region")
-    container = target.endswith("_contain_region") and parent in scene.env.obj_body_id
+    container = _container(scene, target)
     if slots > 1:
         lead = 2 * slot / (slots - 1) - 1
         if container:
-            center[:2] += lead * (radius + SLOT_GAP / 2) * scene.shape(parent).major
+            center[:2] += lead * (radius + SLOT_GAP / 2) * scene.shape(container).major
         else:
             side = int(half[1] > half[0])
             center[side] += lead * max(half[side] - SLOT_MARGIN, 0.0)
     if container:
-        surface = max(surface, scene.shape(parent).bottom)
+        surface = max(surface, scene.shape(container).bottom)
     return center[:2], surface
+
+
+def _container(scene: Scene, region: str) -> str | None:
+    """The object (a basket) whose `<name>_contain_region` `region` is, if it is one."""
+    name = region.removesuffix("_contain_region")
+    return name if name != region and name in scene.env.obj_body_id else None
 
 
 def _slots(scene: Scene, goal: list[list[str]]) -> Counter:
@@ -778,9 +787,8 @@ def _slots(scene: Scene, goal: list[list[str]]) -> Counter:
         if predicate == "in":
             inside[target].append(scene.shape(obj))
     for target, shapes in inside.items():
-        parent = target.removesuffix("_contain_region")
-        if parent in scene.env.obj_body_id:
-            depth = scene.shape(parent).top - _place_target(scene, "in", target)[1]
+        if container := _container(scene, target):
+            depth = scene.shape(container).top - _place_target(scene, "in", target)[1]
             if sum(shape.top - shape.bottom for shape in shapes) > depth:
                 slots[target] = len(shapes)
     return slots
@@ -858,7 +866,7 @@ def _out_from_under(scene: Scene, region: str, joint: str, xy: np.ndarray, radiu
     fixture's front (the drawer above hangs over the back of an open bottom drawer: the bowl lowered onto the
     region's middle landed tilted on its edge and jammed the drawer), staying inside the region."""
     fixture = scene.env.obj_body_id[scene.env.object_states_dict[region].parent_name]
-    frame = scene.subtree_points(fixture, exclude=int(scene.model.jnt_bodyid[scene.model.joint(joint).id]))
+    frame = scene.subtree_points(fixture, exclude=scene.joint_body(joint))
     center, half = scene.site_pos(region), scene.site_half_size(region)
     opened = np.mean(_articulation(scene, region)[1]["default_open_ranges"])
     out = np.sign(opened) * scene.joint_axis(joint)[:2]
@@ -882,7 +890,7 @@ def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slo
     if predicate == "in" and slots > 1:
         # The closed fingers stick out past the object along their closing axis: across the row, not into the
         # object beside it or the container's end wall.
-        major = scene.shape(target.removesuffix("_contain_region")).major
+        major = scene.shape(_container(scene, target)).major
         fit_axis = np.array([-major[1], major[0]])
     elif predicate == "in" and target in scene.env.object_sites_dict:
         # Released on what is already inside: pressed down onto it, the held object pushes the container away.
