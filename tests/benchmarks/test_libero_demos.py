@@ -755,3 +755,11 @@ def test_report_merges_tasks_as_they_finish_and_totals_a_complete_suite(tmp_path
     assert totals["demos_per_hour"] == pytest.approx(2 * 3600 / 52.5, abs=0.1)
     with pytest.raises(SystemExit, match="seed 7"):
         record_demos.update_report(report, "libero_object", {"task b": second}, seed=8, n_tasks=2)
+
+
+def test_the_expert_sets_a_bowl_aside_opens_the_top_drawer_and_puts_it_in_within_the_suite_steps():
+    """libero_goal task 3, seventh start: the top drawer opens over the bowl, so the bowl is set aside, the drawer
+    pulled, the bowl picked again and put in, in the suite's 300 steps. It is carried to a spot that needs no lift
+    over the wine bottle, dropped from 2 cm, and its second grasp turns the wrist in place before approaching (on
+    the way, the 1.4 rad turn drove the hand off and the approach did not converge)."""
+    assert _expert_outcome("libero_goal", 3, 6, until_plan_ends=False) == "success"
