@@ -441,8 +441,8 @@ def pick(
     expert: Expert, name: str, by_handle: bool = False, lift: float = 0.08, quick: bool = False
 ) -> Skill:
     """Approach from above, grasp and lift `name` by `lift` (m); `quick` (where the plan is short of steps): a big
-    turn of the wrist made in place first, then at full speed until QUICK_GAP over the grasp. Objects that fit between the fingers are grasped across their
-    narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
+    turn of the wrist made in place first, then at full speed until QUICK_GAP over the grasp. Objects that fit
+    between the fingers are grasped across their narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
     room); wide ones (bowls, plates) are pinched by the rim, on the side nearest the robot's base that leaves the
     open fingers clear of neighbours; closed-top ones (moka pots), and any one `by_handle`, by the handle."""
     scene = expert.scene
@@ -827,10 +827,10 @@ def _overlaps(points: np.ndarray, box: tuple[np.ndarray, np.ndarray], margin: fl
     return bool(np.all(xy.min(axis=0) < high + margin) and np.all(xy.max(axis=0) > low - margin))
 
 
-def _aside_lift(scene: Scene, name: str, center: np.ndarray) -> float:
-    """How high `name` must be lifted to be carried straight to where its footprint is centred on `center` (xy),
-    ASIDE_GAP over whatever comes within FINGER_ROOM of it on the way (the spot itself is that clear)."""
-    shape = scene.shape(name)
+def _aside_lift(scene: Scene, name: str, shape: Shape, center: np.ndarray) -> float:
+    """How high `name` (of `shape`) must be lifted to be carried straight to where its footprint is centred on
+    `center` (xy), ASIDE_GAP over whatever comes within FINGER_ROOM of it on the way (the spot itself is that
+    clear)."""
     reach = 0.5 * max(shape.length, shape.width) + FINGER_ROOM
     return max(scene.obstacle_top(shape.center, center, name, reach) - shape.bottom, 0.0) + ASIDE_GAP
 
@@ -854,7 +854,7 @@ def _clear_spot(
         on_table = np.all(np.abs(center) < TABLE_REACH)
         clear = np.min(np.linalg.norm(others - center, axis=1)) > radius + FINGER_ROOM
         if on_table and clear and not _overlaps(center[None], avoid, radius + HAND_REACH):
-            cost = flat + 2 * _aside_lift(scene, name, center)
+            cost = flat + 2 * _aside_lift(scene, name, shape, center)
             if cost < best_cost:
                 best, best_cost = center, cost
     if best is None:
@@ -868,8 +868,9 @@ def _move_aside(expert: Expert, name: str, avoid: tuple[np.ndarray, np.ndarray],
     above what lies on the way, and let drop from there: the whole plan (libero_goal task 3: set the bowl aside,
     pull the drawer, pick the bowl again, put it in) barely fits the suite's 300 steps."""
     scene = expert.scene
+    shape = scene.shape(name)
     spot = _clear_spot(scene, name, avoid, toward)
-    yield from pick(expert, name, lift=_aside_lift(scene, name, spot), quick=True)
+    yield from pick(expert, name, lift=_aside_lift(scene, name, shape, spot), quick=True)
     yield from expert.move(scene.eef_pos() + [*(spot - scene.shape(name).center), 0.0], tol=0.015)
     yield from expert.set_gripper(OPEN, steps=ASIDE_RELEASE_STEPS)
     yield from expert.move(scene.eef_pos() + [0, 0, 0.08], tol=0.02)
