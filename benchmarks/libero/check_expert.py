@@ -29,9 +29,17 @@ from benchmarks import machine
 from benchmarks.libero import libero_env, setup_libero
 
 
-def check_task(suite_name: str, task_id: int, attempts: int, seed: int, action_noise: float = 0.0) -> dict:
+def check_task(
+    suite_name: str,
+    task_id: int,
+    attempts: int,
+    seed: int,
+    action_noise: float = 0.0,
+    until_plan_ends: bool = False,
+) -> dict:
     """The expert's outcomes on the first `attempts` usable starts of one task (rejected starts are skipped),
-    executing its actions with `action_noise` as `record_demos.py --action-noise` does."""
+    executing its actions with `action_noise` and judged as `record_demos.py --action-noise [--until-plan-ends]`
+    would judge them."""
     env, _ = libero_env.make_env(suite_name, task_id, image_size=128)  # cameras only render at reset
     env.reset(seed=seed)
     eval_starts = libero_env.eval_start_positions(env, suite_name, task_id)
@@ -44,7 +52,9 @@ def check_task(suite_name: str, task_id: int, attempts: int, seed: int, action_n
         if libero_env.start_rejection(eval_starts, env)[0]:
             rejected += 1
             continue
-        _, outcome, steps = libero_env.rollout(env, observation, None, action_noise, noise_seed=attempt_seed)
+        _, outcome, steps = libero_env.rollout(
+            env, observation, None, action_noise, noise_seed=attempt_seed, until_plan_ends=until_plan_ends
+        )
         outcomes[re.sub(r" \[[^]]*\]", "", outcome)] += 1  # which skill failed how, without coordinates
         if outcome == "success":
             lengths.append(steps)
@@ -77,6 +87,11 @@ def main() -> None:
     parser.add_argument(
         "--action-noise", type=float, default=0.0, help="as record_demos.py's: noise on the executed actions"
     )
+    parser.add_argument(
+        "--until-plan-ends",
+        action="store_true",
+        help="as record_demos.py's: judge each attempt at the end of the expert's plan, not at its first success",
+    )
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     parser.add_argument("--report", type=Path, required=True, help="JSON to merge each suite's results into")
     args = parser.parse_args()
@@ -91,7 +106,13 @@ def main() -> None:
         jobs += [(suite_name, t, descriptions[t]) for t in task_ids]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
-        check = partial(check_task, attempts=args.attempts, seed=args.seed, action_noise=args.action_noise)
+        check = partial(
+            check_task,
+            attempts=args.attempts,
+            seed=args.seed,
+            action_noise=args.action_noise,
+            until_plan_ends=args.until_plan_ends,
+        )
         results = list(pool.map(check, *zip(*[job[:2] for job in jobs], strict=True)))
     report = json.loads(args.report.read_text()) if args.report.exists() else {"suites": {}}
     for suite_name in args.suites:
@@ -103,6 +124,7 @@ def main() -> None:
             "seed": args.seed,
             "attempts_per_task": args.attempts,
             "action_noise": args.action_noise,
+            "until_plan_ends": args.until_plan_ends,
             "expert_success_rate": round(successes / max(attempts, 1), 4),
             "tasks_checked": len(tasks),
             "tasks_at_or_above_80_percent": sum(t["expert_success_rate"] >= 0.8 for t in tasks.values()),

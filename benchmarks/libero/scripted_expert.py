@@ -598,8 +598,13 @@ def slide(expert: Expert, joint: str, target: float, opening: bool) -> Skill:
         yield from _tipped_in_front(
             expert, [*(contact[:2] - motion * PUSH_START), contact[2]], -motion, across, PUSH_TILT
         )
+        # Aimed 1 cm past the shut position, which the cabinet's face may keep the hand from reaching: the push
+        # is done once the drawer stops it.
         yield from expert.move(
-            [*(contact[:2] + motion * (abs(travel) + 0.01)), contact[2]], tol=0.01, speed=0.5
+            [*(contact[:2] + motion * (abs(travel) + 0.01)), contact[2]],
+            tol=0.01,
+            speed=0.5,
+            stop_when_blocked=True,
         )
         back = -motion
     yield from _back_off(expert, back)
