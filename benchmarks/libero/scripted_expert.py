@@ -518,18 +518,19 @@ def place(
     surface_z: float,
     drop: float = 0.02,
     fit_axis: np.ndarray | None = None,
+    by_footprint: bool = False,
 ) -> Skill:
-    """Carry the held object so that its body origin is over `target_xy`, lower it until its bottom is `drop`
-    above `surface_z`, release and back off. For a tight fit (two cans in a basket) the fingers' closing axis is
-    first turned to `fit_axis`, along which there is room for them, and the object brought to rest over the target
-    before it is lowered: the carry's momentum takes it ~2 cm on."""
+    """Carry the held object so that its body origin (`by_footprint`: its footprint's centre) is over
+    `target_xy`, lower it until its bottom is `drop` above `surface_z`, release and back off. For a tight fit (two
+    cans in a basket) the fingers' closing axis is first turned to `fit_axis`, along which there is room for them,
+    and the object brought to rest over the target before it is lowered: the carry's momentum takes it ~2 cm on."""
     scene = expert.scene
     if fit_axis is not None:
         yield from expert.move(scene.eef_pos(), yaw=expert.grasp_yaw(fit_axis), tol=0.02)
     shape = scene.shape(name)
-    hold_offset = scene.eef_pos() - scene.body_pos(name)
+    held_xy = shape.center if by_footprint else scene.body_pos(name)[:2]
     bottom_below_grip = scene.eef_pos()[2] - shape.bottom
-    goal_xy = np.asarray(target_xy) + hold_offset[:2]
+    goal_xy = np.asarray(target_xy) + (scene.eef_pos()[:2] - held_xy)
     clear = max(surface_z, scene.obstacle_top(scene.eef_pos()[:2], goal_xy, exclude=name))
     carry_z = max(clear + bottom_below_grip + CLEARANCE, scene.eef_pos()[2])
     yield from expert.move(np.array([*scene.eef_pos()[:2], carry_z]), tol=0.02)
@@ -934,7 +935,31 @@ def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slo
     elif predicate == "in" and target in scene.env.object_sites_dict:
         # Released on what is already inside: pressed down onto it, the held object pushes the container away.
         surface = max(surface, _top_inside(scene, target, exclude=obj))
+        if (fit_axis := _lengthwise(scene, obj, target)) is not None:
+            # A book's body origin lies 1.4 cm from its middle along its length: centred by it, it caught on
+            # the end of the caddy's slot.
+            yield from place(expert, obj, xy, surface, fit_axis=fit_axis, by_footprint=True)
+            return
     yield from place(expert, obj, xy, surface, fit_axis=fit_axis)
+
+
+def _lengthwise(scene: Scene, obj: str, region: str) -> np.ndarray | None:
+    """The fingers' closing axis that lays the held `obj` lengthwise along `region`, where the region is too
+    narrow for it as it is held but not turned (a book into a caddy's 6 cm slot); None where it fits as held.
+    Lowered across the slot, the book caught on its wall and swung out of the fingers."""
+    half = scene.site_half_size(region)[:2]
+    shape = scene.shape(obj)
+    minor = np.array([-shape.major[1], shape.major[0]])
+    held = np.abs(shape.major) * shape.length + np.abs(minor) * shape.width  # footprint's xy extent
+    long_side = int(half[1] > half[0])
+    if (
+        np.all(held <= 2 * half)
+        or shape.length > 2 * half[long_side]
+        or shape.width > 2 * half[1 - long_side]
+    ):
+        return None
+    turn = np.arctan2(*shape.major[::-1]) - long_side * np.pi / 2  # major -> the region's long side
+    return _turned(scene.finger_axis(), -turn)
 
 
 ORDER = {"open": 0, "turnon": 1, "on": 2, "in": 2, "close": 3}  # open containers first, close them last

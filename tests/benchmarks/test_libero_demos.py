@@ -478,6 +478,32 @@ def test_the_expert_pushes_a_low_drawer_shut_with_a_wine_rack_in_front_of_it():
     assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
 
 
+def test_the_expert_stands_a_book_lengthwise_in_the_caddys_slot():
+    """libero_10 task 5 (the book into the caddy's back compartment, a slot 6 cm wide): the book is held across
+    the slot, so it is turned lengthwise and centred by its footprint (its body origin lies 1.4 cm off its middle)
+    before it is lowered. Lowered as it was held, it caught on the slot's wall, swung out of the fingers and fell
+    out of the caddy; LIBERO counted a success only while it swung. It now ends upright in the slot. (LIBERO's
+    box for the slot starts 3 mm above where the book's origin rests on the slot's floor, so the goal is only met
+    while the book is lowered: `until_plan_ends` cannot record this task.)"""
+    from benchmarks.libero import libero_env, scripted_expert as se
+
+    env, _ = libero_env.make_env("libero_10", 5, image_size=128)
+    env.reset(seed=100_000)
+    seed = libero_env.attempt_seed(100_000, 5, 0)
+    observation, _ = env.reset(seed=seed)
+    _, outcome, _ = libero_env.rollout(env, observation, noise_seed=seed, until_plan_ends=True)
+    scene = se.Scene(env)
+    book, slot = scene.shape("black_book_1"), "desk_caddy_1_back_contain_region"
+    inside = (
+        np.abs(scene.body_pos("black_book_1")[:2] - scene.site_pos(slot)[:2])
+        <= scene.site_half_size(slot)[:2]
+    )
+    env.close()
+    assert outcome == "plan finished without reaching the goal"
+    assert inside.all()
+    assert book.top - book.bottom > 0.12  # standing, as it started (13.4 cm tall)
+
+
 def test_the_expert_swings_a_microwave_door_shut_about_its_hinge():
     """libero_10 task 9 starts with the microwave open: its door (26 cm wide, hinged about a vertical axis) is
     swung shut by pushing its outer face, not turned like a knob; LIBERO counts it shut within 0.005 rad."""
