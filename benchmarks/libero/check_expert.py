@@ -72,6 +72,31 @@ def check_task(
     }
 
 
+def merged_suite(previous: dict | None, settings: dict, tasks: dict[str, dict]) -> dict:
+    """A suite's report entry with `tasks` merged in, each task saying what made it (`git_commit`, `hardware`), so
+    re-checking some tasks (`--task-ids`) after an expert change replaces only theirs; totals are over every task
+    in the entry. An entry made with other `settings` is replaced, not mixed with."""
+    kept = {}
+    if previous and all(previous.get(key, False) == value for key, value in settings.items()):
+        # Entries written before tasks carried their own provenance had it once, for the whole suite.
+        shared = {
+            key: previous[key] for key in ("git_commit", "hardware") if isinstance(previous.get(key), str)
+        }
+        kept = {name: {**shared, **task} for name, task in previous["tasks"].items()}
+    tasks = kept | tasks
+    successes = sum(t["successes"] for t in tasks.values())
+    attempts = sum(t["attempts"] for t in tasks.values())
+    return {
+        **settings,
+        "git_commits": sorted({t["git_commit"] for t in tasks.values()}),
+        "hardware": sorted({t["hardware"] for t in tasks.values()}),
+        "expert_success_rate": round(successes / max(attempts, 1), 4),
+        "tasks_checked": len(tasks),
+        "tasks_at_or_above_80_percent": sum(t["expert_success_rate"] >= 0.8 for t in tasks.values()),
+        "tasks": tasks,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -93,7 +118,7 @@ def main() -> None:
         help="as record_demos.py's: judge each attempt at the end of the expert's plan, not at its first success",
     )
     parser.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
-    parser.add_argument("--report", type=Path, required=True, help="JSON to merge each suite's results into")
+    parser.add_argument("--report", type=Path, required=True, help="JSON to merge each task's results into")
     args = parser.parse_args()
 
     os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
@@ -115,22 +140,27 @@ def main() -> None:
         )
         results = list(pool.map(check, *zip(*[job[:2] for job in jobs], strict=True)))
     report = json.loads(args.report.read_text()) if args.report.exists() else {"suites": {}}
+    settings = {
+        "seed": args.seed,
+        "attempts_per_task": args.attempts,
+        "action_noise": args.action_noise,
+        "until_plan_ends": args.until_plan_ends,
+    }
+    made_by = machine.provenance(Path(__file__).parent)
     for suite_name in args.suites:
-        tasks = {job[2]: result for job, result in zip(jobs, results, strict=True) if job[0] == suite_name}
-        successes = sum(t["successes"] for t in tasks.values())
-        attempts = sum(t["attempts"] for t in tasks.values())
-        report["suites"][suite_name] = {  # each suite says what made it: suites may be checked on other days
-            **machine.provenance(Path(__file__).parent),
-            "seed": args.seed,
-            "attempts_per_task": args.attempts,
-            "action_noise": args.action_noise,
-            "until_plan_ends": args.until_plan_ends,
-            "expert_success_rate": round(successes / max(attempts, 1), 4),
-            "tasks_checked": len(tasks),
-            "tasks_at_or_above_80_percent": sum(t["expert_success_rate"] >= 0.8 for t in tasks.values()),
-            "tasks": tasks,
+        tasks = {
+            job[2]: {**result, **made_by}
+            for job, result in zip(jobs, results, strict=True)
+            if job[0] == suite_name
         }
-        print(f"{suite_name}: expert {successes}/{attempts} ({100 * successes / max(attempts, 1):.1f}%)")
+        suite = merged_suite(report["suites"].get(suite_name), settings, tasks)
+        report["suites"][suite_name] = suite
+        successes = sum(tasks[name]["successes"] for name in tasks)
+        attempts = sum(tasks[name]["attempts"] for name in tasks)
+        print(
+            f"{suite_name}: expert {successes}/{attempts} on the tasks checked now; "
+            f"{100 * suite['expert_success_rate']:.1f}% over the {suite['tasks_checked']} tasks in {args.report}"
+        )
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{args.report}: {len(jobs)} tasks in {time.perf_counter() - start:.0f}s")

@@ -750,6 +750,39 @@ def _stage_task(task_dir: Path, outcomes: list[str], workers: int = 2) -> None:
     (task_dir / "attempts.jsonl").write_text("".join(lines))
 
 
+def test_an_expert_check_of_some_tasks_replaces_only_theirs():
+    """`check_expert --task-ids 5` after an expert change: the other tasks' results stay with the commit that made
+    them, the totals cover every task; results made with other settings are replaced, not mixed in."""
+    from benchmarks.libero.check_expert import merged_suite
+
+    settings = {"seed": 100_000, "attempts_per_task": 10, "action_noise": 0.0, "until_plan_ends": False}
+
+    def result(successes: int) -> dict:
+        return {"attempts": 10, "successes": successes, "expert_success_rate": successes / 10}
+
+    old_made = {"git_commit": "aaa", "hardware": "Intel"}
+    previous = {  # as written before tasks carried their own provenance
+        **settings,
+        **old_made,
+        "tasks": {"soup": result(10), "book": result(3)},
+    }
+    new_made = {"git_commit": "bbb", "hardware": "AMD"}
+    suite = merged_suite(previous, settings, {"book": {**result(9), **new_made}})
+    assert suite["tasks"]["soup"] == {**result(10), **old_made}
+    assert suite["tasks"]["book"] == {**result(9), **new_made}
+    assert (suite["expert_success_rate"], suite["tasks_checked"], suite["tasks_at_or_above_80_percent"]) == (
+        0.95,
+        2,
+        2,
+    )
+    assert (suite["git_commits"], suite["hardware"]) == (["aaa", "bbb"], ["AMD", "Intel"])
+
+    at_plans_end = {**settings, "until_plan_ends": True}
+    replaced = merged_suite(suite, at_plans_end, {"book": {**result(0), **new_made}})
+    assert list(replaced["tasks"]) == ["book"]
+    assert replaced["until_plan_ends"] and replaced["expert_success_rate"] == 0.0
+
+
 def test_report_merges_tasks_as_they_finish_and_totals_a_complete_suite(tmp_path):
     """A suite can be generated in parts (`--task-ids`, other runs): each task's numbers come from its staged log,
     and the suite's totals appear once every task is in."""
