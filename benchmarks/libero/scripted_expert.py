@@ -926,7 +926,7 @@ def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slo
     xy, surface = _place_target(scene, predicate, target, slot, slots, radius)
     if predicate == "in" and (drawer := _drawer(scene, target)):
         xy = _out_from_under(scene, target, drawer, xy, radius)
-    fit_axis = None
+    fit_axis, by_footprint = None, False
     if predicate == "in" and slots > 1:
         # The closed fingers stick out past the object along their closing axis: across the row, not into the
         # object beside it or the container's end wall.
@@ -935,12 +935,11 @@ def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slo
     elif predicate == "in" and target in scene.env.object_sites_dict:
         # Released on what is already inside: pressed down onto it, the held object pushes the container away.
         surface = max(surface, _top_inside(scene, target, exclude=obj))
-        if (fit_axis := _lengthwise(scene, obj, target)) is not None:
-            # A book's body origin lies 1.4 cm from its middle along its length: centred by it, it caught on
-            # the end of the caddy's slot.
-            yield from place(expert, obj, xy, surface, fit_axis=fit_axis, by_footprint=True)
-            return
-    yield from place(expert, obj, xy, surface, fit_axis=fit_axis)
+        fit_axis = _lengthwise(scene, obj, target)
+        # Into a slot, centred by its footprint: a book's body origin lies 1.4 cm from its middle along its
+        # length, and centred by it, the book caught on the end of the caddy's slot.
+        by_footprint = fit_axis is not None
+    yield from place(expert, obj, xy, surface, fit_axis=fit_axis, by_footprint=by_footprint)
 
 
 def _lengthwise(scene: Scene, obj: str, region: str) -> np.ndarray | None:
