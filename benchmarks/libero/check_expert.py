@@ -43,6 +43,7 @@ def check_task(
     env, _ = libero_env.make_env(suite_name, task_id, image_size=128)  # cameras only render at reset
     env.reset(seed=seed)
     eval_starts = libero_env.eval_start_positions(env, suite_name, task_id)
+    to_plan_end = libero_env.to_plan_end(suite_name, task_id, until_plan_ends)
     outcomes, lengths, rejected, attempt = Counter(), [], 0, 0
     start = time.perf_counter()
     while sum(outcomes.values()) < attempts and attempt < 3 * attempts and not machine.parent_exited():
@@ -53,7 +54,7 @@ def check_task(
             rejected += 1
             continue
         _, outcome, steps = libero_env.rollout(
-            env, observation, None, action_noise, noise_seed=attempt_seed, until_plan_ends=until_plan_ends
+            env, observation, None, action_noise, noise_seed=attempt_seed, until_plan_ends=to_plan_end
         )
         outcomes[re.sub(r" \[[^]]*\]", "", outcome)] += 1  # which skill failed how, without coordinates
         if outcome == "success":
@@ -69,6 +70,11 @@ def check_task(
         "rejected_starts": rejected,
         "mean_episode_len": round(float(np.mean(lengths)), 1) if lengths else 0.0,
         "worker_s": round(time.perf_counter() - start, 1),
+        **(
+            {"judged_at_first_success": libero_env.GOAL_HOLDS_ONLY_BEFORE_PLAN_ENDS[(suite_name, task_id)]}
+            if until_plan_ends and not to_plan_end
+            else {}
+        ),
     }
 
 

@@ -19,7 +19,8 @@ Only successful episodes are kept. With `--action-noise`, the env executes the e
 added (DART: the expert corrects what the noise did, as a policy must correct its own errors) while the episode
 records the expert's clean actions; such demos go to their own `--root`. An episode ends at the first step that
 meets the goal (for a pick-and-place, with the object still held over its place); with `--until-plan-ends` it goes on
-to the end of the expert's plan, the release and the retreat included; those demos too go to their own `--root`.
+to the end of the expert's plan, the release and the retreat included (except on the tasks that
+`libero_env.GOAL_HOLDS_ONLY_BEFORE_PLAN_ENDS` names with the reason; their attempts log `until_plan_ends: false`); those demos too go to their own `--root`.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
 episodes as one-episode datasets, so videos are encoded once), every task is split across the workers (worker k
@@ -64,6 +65,7 @@ from benchmarks.libero.libero_env import (
     make_env,
     rollout,
     start_rejection,
+    to_plan_end,
 )
 from lerobot.utils.constants import ACTION, OBS_ENV_STATE, OBS_STATE
 
@@ -118,6 +120,7 @@ def run_task(job: TaskShard) -> None:
     pipeline = EvalPipeline(config)
     env.reset(seed=seed)
     eval_starts = eval_start_positions(env, suite_name, task_id)
+    until_plan_ends = to_plan_end(suite_name, task_id, job.until_plan_ends)
     while attempt is not None and not machine.parent_exited():
         start = time.perf_counter()
         observation, _ = env.reset(seed=attempt_seed(seed, task_id, attempt))
@@ -131,7 +134,7 @@ def run_task(job: TaskShard) -> None:
                 pipeline,
                 job.action_noise,
                 noise_seed=attempt_seed(seed, task_id, attempt),
-                until_plan_ends=job.until_plan_ends,
+                until_plan_ends=until_plan_ends,
             )
             record = {
                 "attempt": attempt,
@@ -139,7 +142,7 @@ def run_task(job: TaskShard) -> None:
                 "outcome": outcome,
                 "eval_start_distance": distance,
                 "action_noise": job.action_noise,
-                "until_plan_ends": job.until_plan_ends,
+                "until_plan_ends": until_plan_ends,
             }
             if episode is not None:
                 write_episode(task_dir / f"episode_{attempt:04d}", episode, env.task_description, image_size)

@@ -482,10 +482,11 @@ def test_the_expert_stands_a_book_lengthwise_in_the_caddys_slot():
     """libero_10 task 5 (the book into the caddy's back compartment, a slot 6 cm wide): the book is held across
     the slot, so it is turned lengthwise and centred by its footprint (its body origin lies 1.4 cm off its middle)
     before it is lowered. Lowered as it was held, it caught on the slot's wall, swung out of the fingers and fell
-    out of the caddy; LIBERO counted a success only while it swung. It now ends upright in the slot. (LIBERO's
+    out of the caddy; LIBERO counted a success only while it swung. It now ends upright in the slot. LIBERO's
     box for the slot starts 3 mm above where the book's origin rests on the slot's floor, so the goal is only met
-    while the book is lowered: `until_plan_ends` cannot record this task.)"""
-    from benchmarks.libero import libero_env, scripted_expert as se
+    while the book is lowered: asked to record to the plan's end, the recorder and the check record this task to
+    its first success, and say so."""
+    from benchmarks.libero import check_expert, libero_env, scripted_expert as se
 
     env, _ = libero_env.make_env("libero_10", 5, image_size=128)
     env.reset(seed=100_000)
@@ -502,6 +503,10 @@ def test_the_expert_stands_a_book_lengthwise_in_the_caddys_slot():
     assert outcome == "plan finished without reaching the goal"
     assert inside.all()
     assert book.top - book.bottom > 0.12  # standing, as it started (13.4 cm tall)
+
+    result = check_expert.check_task("libero_10", 5, 1, 100_000, until_plan_ends=True)
+    assert (result["attempts"], result["successes"]) == (1, 1), result["failures"]
+    assert "the book is being lowered" in result["judged_at_first_success"]
 
 
 def test_the_expert_swings_a_microwave_door_shut_about_its_hinge():
