@@ -121,6 +121,7 @@ def run_task(job: TaskShard) -> None:
     env.reset(seed=seed)
     eval_starts = eval_start_positions(env, suite_name, task_id)
     until_plan_ends = to_plan_end(suite_name, task_id, job.until_plan_ends)
+    hardware = machine.hardware()  # a suite may be recorded in parts, on other machines
     while attempt is not None and not machine.parent_exited():
         start = time.perf_counter()
         observation, _ = env.reset(seed=attempt_seed(seed, task_id, attempt))
@@ -149,6 +150,7 @@ def run_task(job: TaskShard) -> None:
                 record["length"] = len(episode[ACTION])
         record["wall_s"] = round(time.perf_counter() - start, 2)
         record["generator_commit"] = job.commit
+        record["hardware"] = hardware
         record["workers"] = shards  # wall_s was measured sharing the machine with this many workers
         with log_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
@@ -268,6 +270,7 @@ def task_summary(task_dir: Path, demos: int) -> dict:
         "workers": sorted({r["workers"] for r in log if "workers" in r}),
         "demo_bytes": sum(_folder_bytes(task_dir / f"episode_{r['attempt']:04d}") for r in kept),
         "generator_commits": sorted({r["generator_commit"] for r in log if "generator_commit" in r}),
+        "hardware": sorted({r["hardware"] for r in log if "hardware" in r}),  # logs before 2026-12-04 lack it
         "action_noise": sorted({r.get("action_noise", 0.0) for r in rolled}),
         "until_plan_ends": sorted({r.get("until_plan_ends", False) for r in rolled}),
     }
@@ -292,7 +295,9 @@ def git_commit() -> str:
 def update_report(path: Path, suite_name: str, tasks: dict[str, dict], seed: int, n_tasks: int) -> None:
     """Merge these tasks' numbers into the report; once every task of the suite is in, add the suite's totals.
 
-    Tasks are merged one by one, so a suite can be generated in parts (`--task-ids`), by runs on other days."""
+    Tasks are merged one by one, so a suite can be generated in parts (`--task-ids`), by runs on other days or
+    machines: each task names the machines its attempts ran on (`hardware`); the file's own provenance is the last
+    run's."""
     report = json.loads(path.read_text()) if path.exists() else {}
     if report.get("seed", seed) != seed:
         raise SystemExit(f"{path} holds demos made with seed {report['seed']}; pass another --report")

@@ -745,6 +745,7 @@ def _stage_task(task_dir: Path, outcomes: list[str], workers: int = 2) -> None:
     for attempt, outcome in enumerate(outcomes):
         record = {"attempt": attempt, "seed": attempt, "outcome": outcome, "wall_s": 30.0, "workers": workers}
         record["generator_commit"] = "abc"
+        record["hardware"] = "AMD EPYC" if attempt else "Intel Xeon"  # resumed on another machine
         if not outcome.startswith("rejected"):
             record["eval_start_distance"] = 0.01
         if outcome == "success":
@@ -800,6 +801,7 @@ def test_report_merges_tasks_as_they_finish_and_totals_a_complete_suite(tmp_path
     assert first["demos_kept"] == 2 and first["mean_episode_len"] == 101.5
     assert first["rejected_starts"] == {"an eval start": 1} and first["failures"] == {"timeout": 1}
     assert first["worker_s_per_demo"] == 60.0 and first["demo_bytes"] == 2000 and first["workers"] == [2]
+    assert first["hardware"] == ["AMD EPYC", "Intel Xeon"]
     (tmp_path / "task_00" / "episode_0002.partial").mkdir()  # left by a stopped run
     assert record_demos.kept_episodes(tmp_path / "task_00", demos=2) == [
         tmp_path / "task_00" / "episode_0000",
