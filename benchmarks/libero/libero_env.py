@@ -28,11 +28,10 @@ LAYOUT_MARGIN = 0.03  # m; starts keep every object within the evaluation starts
 # Tasks recorded to their first success even when asked for `until_plan_ends`, and why: the expert cannot leave
 # their goal holding at the end of its plan.
 GOAL_HOLDS_ONLY_BEFORE_PLAN_ENDS = {
-    (
-        "libero_10",
-        5,
-    ): "LIBERO's box for the caddy's back slot starts 3 mm above where the book's origin rests on "
-    "the slot's floor: the goal holds only while the book is being lowered",
+    ("libero_10", 5): (
+        "LIBERO's box for the caddy's back slot starts 3 mm above where the book's origin rests on the slot's "
+        "floor: the goal holds only while the book is being lowered"
+    ),
 }
 
 

@@ -19,8 +19,9 @@ Only successful episodes are kept. With `--action-noise`, the env executes the e
 added (DART: the expert corrects what the noise did, as a policy must correct its own errors) while the episode
 records the expert's clean actions; such demos go to their own `--root`. An episode ends at the first step that
 meets the goal (for a pick-and-place, with the object still held over its place); with `--until-plan-ends` it goes on
-to the end of the expert's plan, the release and the retreat included (except on the tasks that
-`libero_env.GOAL_HOLDS_ONLY_BEFORE_PLAN_ENDS` names with the reason; their attempts log `until_plan_ends: false`); those demos too go to their own `--root`.
+to the end of the expert's plan, the release and the retreat included, except on the tasks that
+`libero_env.GOAL_HOLDS_ONLY_BEFORE_PLAN_ENDS` names with the reason (their attempts log `until_plan_ends: false`);
+those demos too go to their own `--root`.
 
 Work is resumable and parallel: each attempt's outcome is staged under `<root>/../.staging/<name>/` (successful
 episodes as one-episode datasets, so videos are encoded once), every task is split across the workers (worker k
