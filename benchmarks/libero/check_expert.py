@@ -161,8 +161,8 @@ def main() -> None:
         }
         suite = merged_suite(report["suites"].get(suite_name), settings, tasks)
         report["suites"][suite_name] = suite
-        successes = sum(tasks[name]["successes"] for name in tasks)
-        attempts = sum(tasks[name]["attempts"] for name in tasks)
+        successes = sum(t["successes"] for t in tasks.values())
+        attempts = sum(t["attempts"] for t in tasks.values())
         print(
             f"{suite_name}: expert {successes}/{attempts} on the tasks checked now; "
             f"{100 * suite['expert_success_rate']:.1f}% over the {suite['tasks_checked']} tasks in {args.report}"

@@ -442,9 +442,10 @@ def pick(
 ) -> Skill:
     """Approach from above, grasp and lift `name` by `lift` (m); `quick` (where the plan is short of steps): a big
     turn of the wrist made in place first, then at full speed until QUICK_GAP over the grasp. Objects that fit
-    between the fingers are grasped across their narrow side, turned to keep the open fingers clear of neighbours (pre-closing the gripper when there is no
-    room); wide ones (bowls, plates) are pinched by the rim, on the side nearest the robot's base that leaves the
-    open fingers clear of neighbours; closed-top ones (moka pots), and any one `by_handle`, by the handle."""
+    between the fingers are grasped across their narrow side, turned to keep the open fingers clear of neighbours
+    (pre-closing the gripper when there is no room); wide ones (bowls, plates) are pinched by the rim, on the side
+    nearest the robot's base that leaves the open fingers clear of neighbours; closed-top ones (moka pots), and
+    any one `by_handle`, by the handle."""
     scene = expert.scene
     shape = scene.shape(name)
     height = shape.top - shape.bottom
