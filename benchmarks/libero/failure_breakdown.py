@@ -2,8 +2,8 @@
 """Why a LIBERO checkpoint fails: `lerobot-eval`'s own rollouts on the suite's fixed starts, with the simulator's
 state read after every step, and each episode given one outcome.
 
-For the tasks that move an object somewhere (the BDDL's objects of interest: the object, then where it goes; all
-of libero_object and libero_spatial), an episode that did not succeed
+For the tasks that move one object somewhere (a goal of one condition on the BDDL's objects of interest: the
+object, then where it goes; all of libero_object and libero_spatial), an episode that did not succeed
 
 - `never reached the object`: the gripper never came within `REACH_M` of it;
 - `missed the grasp`: it did, but the object never rose `LIFT_M` above where it started;
@@ -13,8 +13,9 @@ of libero_object and libero_spatial), an episode that did not succeed
 - `put it down near the target`: lifted, then left within `NEAR_TARGET_M` (xy) of the target, not in it;
 - `dropped it elsewhere`: lifted, then left farther away.
 
-Other tasks (drawers, knobs, ...) count their failures as `failed (not a pick-and-place task)`. Each episode also
-records how soft the gripper commands were (the share of |gripper| < 0.5 in LIBERO's ±1 convention), and
+Other tasks (drawers, knobs, two objects to move, ...) say how far they got: `<k> of <n> goal conditions held at the
+end`, the conditions being the BDDL goal's, judged by LIBERO's own predicates, and every task counts how many
+episodes ended with each condition holding. Each episode also records how soft the gripper commands were (the share of |gripper| < 0.5 in LIBERO's ±1 convention), and
 `--binarize-gripper` evaluates the same checkpoint with every gripper command snapped to ±1, as upstream's newer
 LIBERO policies do at inference: the breakdowns side by side say whether soft commands cost grasps.
 
@@ -50,7 +51,6 @@ LIFT_M = 0.03
 NEAR_TARGET_M = 0.10
 SOFT_GRIPPER = 0.5
 SUCCESS = "success"
-NOT_PICK_AND_PLACE = "failed (not a pick-and-place task)"
 
 
 @dataclass
@@ -62,6 +62,18 @@ class Trace:
     target: list[np.ndarray]
     gripper_commands: list[float]
     heights: list[dict[str, float]] = field(default_factory=list)  # every movable object's
+    conditions_held: list[list[bool]] = field(default_factory=list)  # each goal condition's truth
+
+
+@dataclass
+class Episode:
+    """What the breakdown keeps of one episode."""
+
+    outcome: str
+    soft_gripper_share: float
+    picked: str | None  # the object lifted highest, if any (`picked_object`)
+    start: dict[str, list[float]]  # where the object and its target started
+    conditions_held: list[bool]  # each goal condition's truth at the end
 
 
 def outcome(trace: Trace, success: bool, pick_and_place: bool) -> str:
@@ -69,7 +81,8 @@ def outcome(trace: Trace, success: bool, pick_and_place: bool) -> str:
     if success:
         return SUCCESS
     if not pick_and_place:
-        return NOT_PICK_AND_PLACE
+        held = trace.conditions_held[-1]
+        return f"{sum(held)} of {len(held)} goal conditions held at the end"
     eef, obj, target = (np.asarray(x) for x in (trace.eef, trace.object, trace.target))
     if np.linalg.norm(eef - obj, axis=1).min() > REACH_M:
         return "never reached the object"
@@ -156,13 +169,14 @@ def evaluate_task(
     env.init_state_id = first_episode  # lerobot-eval's episode i starts from fixed start i
     scene_env = libero_env.Scene(env).env
     original, movable = scene_env.parsed_problem["obj_of_interest"], set(scene_env.objects_dict)
-    pick_and_place = len(original) >= 2 and original[0] in scene_env.obj_body_id
+    goal = scene_env.parsed_problem["goal_state"]
+    pick_and_place = len(goal) == 1 and len(original) >= 2 and original[0] in scene_env.obj_body_id
     grounding = {}
     if swap_instruction:
         instruction, named = swapped_instruction(suite, task_id, movable - {original[0]})
         env.task_description = instruction  # what lerobot-eval's rollout gives the policy as `task`
         grounding = {"instruction": instruction, "named_object": named, "task_object": original[0]}
-    outcomes, soft, picked, starts = [], [], [], []
+    episodes_kept = []
     for episode in range(first_episode, first_episode + episodes):
         trace = Trace([], [], [], [])
 
@@ -173,6 +187,7 @@ def evaluate_task(
             trace.object.append(state[0])
             trace.target.append(state[1])
             trace.heights.append({name: float(scene.body_pos(name)[2]) for name in movable})
+            trace.conditions_held.append([bool(scene.env._eval_predicate(condition)) for condition in goal])
 
         def act(action: torch.Tensor, trace=trace) -> torch.Tensor:
             """The postprocessor, then the gripper command recorded (and snapped to ±1 if asked)."""
@@ -192,40 +207,42 @@ def evaluate_task(
                 render_callback=record_state,
             )
         success = bool(result["success"][0].any())
-        outcomes.append(outcome(trace, success, pick_and_place))
-        soft.append(soft_gripper_share(trace.gripper_commands))
-        picked.append(picked_object(trace))
-        starts.append(
-            {
-                name: [round(float(x), 4) for x in xyz[0]]
-                for name, xyz in (("object", trace.object), ("target", trace.target))
-            }
+        start = {
+            name: [round(float(x), 4) for x in xyz[0]]
+            for name, xyz in (("object", trace.object), ("target", trace.target))
+        }
+        episodes_kept.append(
+            Episode(
+                outcome(trace, success, pick_and_place),
+                soft_gripper_share(trace.gripper_commands),
+                picked_object(trace),
+                start,
+                trace.conditions_held[-1],
+            )
         )
     vec.close()
-    return task_result(env_config.task, grounding, outcomes, soft, picked, starts)
+    return task_result(env_config.task, grounding, [" ".join(c) for c in goal], episodes_kept)
 
 
-def task_result(
-    task: str,
-    grounding: dict,
-    outcomes: list[str],
-    soft: list[float],
-    picked: list[str | None],
-    starts: list[dict[str, list[float]]],
-) -> dict:
-    """One task's results from its episodes' outcomes, soft-gripper shares, picked objects and where the object
-    and its target started (kept per episode, so the results of several workers' episodes merge, and a failure can be traced to
-    its start)."""
+def task_result(task: str, grounding: dict, conditions: list[str], episodes: list[Episode]) -> dict:
+    """One task's results from its episodes, whose goal is `conditions` (kept per episode, so the results of
+    several workers' episodes merge, and a failure can be traced to its start)."""
+    outcomes, picked = [e.outcome for e in episodes], [e.picked for e in episodes]
     result = {
         "task": task,
-        "episodes": len(outcomes),
-        "success_rate": round(outcomes.count(SUCCESS) / len(outcomes), 4),
+        "episodes": len(episodes),
+        "success_rate": round(outcomes.count(SUCCESS) / len(episodes), 4),
         "outcomes": dict(Counter(outcomes)),
         "per_episode": outcomes,
-        "soft_gripper_share": round(float(np.mean(soft)), 4),
-        "per_episode_soft_gripper_share": soft,
+        "soft_gripper_share": round(float(np.mean([e.soft_gripper_share for e in episodes])), 4),
+        "per_episode_soft_gripper_share": [e.soft_gripper_share for e in episodes],
         "per_episode_picked": picked,
-        "per_episode_start": starts,
+        "per_episode_start": [e.start for e in episodes],
+        # How many episodes ended with each goal condition holding.
+        "goal_conditions_held_at_end": {
+            condition: sum(e.conditions_held[i] for e in episodes) for i, condition in enumerate(conditions)
+        },
+        "per_episode_conditions_held": [e.conditions_held for e in episodes],
     }
     if grounding:
         which = {
@@ -240,14 +257,19 @@ def task_result(
 def merged(parts: list[dict]) -> dict:
     """One task's result from the results of consecutive runs of its episodes, in episode order."""
     grounding = {k: v for k, v in parts[0].get("language_grounding", {}).items() if k != "picked"}
-    return task_result(
-        parts[0]["task"],
-        grounding,
-        [outcome for part in parts for outcome in part["per_episode"]],
-        [share for part in parts for share in part["per_episode_soft_gripper_share"]],
-        [name for part in parts for name in part["per_episode_picked"]],
-        [start for part in parts for start in part["per_episode_start"]],
-    )
+    episodes = [
+        Episode(*fields)
+        for part in parts
+        for fields in zip(
+            part["per_episode"],
+            part["per_episode_soft_gripper_share"],
+            part["per_episode_picked"],
+            part["per_episode_start"],
+            part["per_episode_conditions_held"],
+            strict=True,
+        )
+    ]
+    return task_result(parts[0]["task"], grounding, list(parts[0]["goal_conditions_held_at_end"]), episodes)
 
 
 def evaluate_tasks(

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.libero import failure_breakdown, setup_libero
-from benchmarks.libero.failure_breakdown import Trace, outcome
+from benchmarks.libero.failure_breakdown import Episode, Trace, outcome
 
 os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
 TABLE_Z, TARGET = 0.9, np.array([0.3, 0.0, 0.9])
@@ -53,7 +53,8 @@ def test_a_closed_gripper_away_from_the_object_at_the_target_has_let_go():
 def test_success_and_other_tasks():
     missed = trace([(0, 0, TABLE_Z)] * 3, eef_offset=0.2)
     assert outcome(missed, success=True, pick_and_place=True) == "success"
-    assert outcome(missed, success=False, pick_and_place=False) == "failed (not a pick-and-place task)"
+    missed.conditions_held = [[False, False], [True, True], [True, False]]  # judged at the end
+    assert outcome(missed, success=False, pick_and_place=False) == "1 of 2 goal conditions held at the end"
 
 
 def test_binarizing_snaps_only_the_gripper_command():
@@ -79,20 +80,18 @@ def test_soft_gripper_share():
 
 
 def test_results_of_consecutive_runs_merge_in_episode_order():
-    first = failure_breakdown.task_result("t", {}, ["success"], [0.0], ["soup"], [START])
-    second = failure_breakdown.task_result(
-        "t", {}, ["missed the grasp", "success"], [0.5, 0.25], [None, "soup"], [START, START]
-    )
-    whole = failure_breakdown.task_result(
-        "t",
-        {},
-        ["success", "missed the grasp", "success"],
-        [0.0, 0.5, 0.25],
-        ["soup", None, "soup"],
-        [START, START, START],
-    )
+    conditions = ["in soup basket", "in cheese basket"]
+    episodes = [
+        Episode("success", 0.0, "soup", START, [True, True]),
+        Episode("1 of 2 goal conditions held at the end", 0.5, None, START, [False, True]),
+        Episode("success", 0.25, "soup", START, [True, True]),
+    ]
+    first = failure_breakdown.task_result("t", {}, conditions, episodes[:1])
+    second = failure_breakdown.task_result("t", {}, conditions, episodes[1:])
+    whole = failure_breakdown.task_result("t", {}, conditions, episodes)
     assert failure_breakdown.merged([first, second]) == whole
     assert whole["success_rate"] == 0.6667 and whole["soft_gripper_share"] == 0.25
+    assert whole["goal_conditions_held_at_end"] == {"in soup basket": 2, "in cheese basket": 3}
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +149,18 @@ def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(untrained_check
     (only,) = result["per_episode"]
     assert only in {"never reached the object", "missed the grasp"}
     assert 0.0 <= result["soft_gripper_share"] <= 1.0
+    assert result["goal_conditions_held_at_end"] == {"in alphabet_soup_1 basket_1_contain_region": 0}
+
+
+def test_a_task_of_two_objects_says_how_many_goal_conditions_held(untrained_checkpoint):
+    """libero_10's first task puts two objects in the basket: its episodes are judged by the goal's two
+    conditions, not by the first object alone."""
+    result = failure_breakdown.evaluate_task(
+        untrained_checkpoint, "libero_10", 0, episodes=1, episode_length=1
+    )
+    assert result["per_episode"] == ["0 of 2 goal conditions held at the end"]
+    assert list(result["goal_conditions_held_at_end"].values()) == [0, 0]
+    assert all(condition.startswith("in ") for condition in result["goal_conditions_held_at_end"])
 
 
 def test_episodes_split_over_workers_start_where_lerobot_eval_starts_them(untrained_checkpoint):
