@@ -21,6 +21,9 @@ POLICIES = {  # name -> (policy type, extra lerobot-train options)
 }
 MULTITASK = "my_policy_multitask"
 ONE_STEP = "my_policy_1step"
+# my_policy trained for as long as ACT's cell on the same task trained (opt-in: `--policies my_policy_equal_time`):
+# a CPU user's budget is time, and my_policy's step is ~10x cheaper than ACT's.
+EQUAL_TIME = "my_policy_equal_time"
 OUT = REPO / "outputs" / "bench_metaworld"
 CELLS = RESULTS_DIR / "metaworld"
 ABLATIONS = RESULTS_DIR / "metaworld_ablations"
@@ -50,8 +53,10 @@ class Grid:
     my_policy_options: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        if unknown := set(self.policies) - {*POLICIES, MULTITASK}:
-            raise ValueError(f"unknown policies {sorted(unknown)}; choose from {[*POLICIES, MULTITASK]}")
+        if unknown := set(self.policies) - {*POLICIES, MULTITASK, EQUAL_TIME}:
+            raise ValueError(
+                f"unknown policies {sorted(unknown)}; choose from {[*POLICIES, MULTITASK, EQUAL_TIME]}"
+            )
         if self.eval_episodes_per_run < 1:
             raise ValueError(f"eval_episodes_per_run must be at least 1, got {self.eval_episodes_per_run}")
         if self.my_policy_options and (self.cells.resolve() == CELLS or self.out.resolve() == OUT):
@@ -71,13 +76,26 @@ class Grid:
         """The run whose checkpoint a cell evaluates: the one-step cell evaluates my_policy's."""
         return self.run_dir(name.replace(ONE_STEP, "my_policy"), task)
 
-    def settings(self, task: str) -> dict:
-        """What a cell's numbers depend on; a committed cell with other settings is run again."""
+    def train_steps(self, name: str, task: str) -> int | None:
+        """The steps cell `name` trains on `task`: the grid's, or for the equal-time cell as many as my_policy's
+        cell made in the time ACT's cell trained (from the two committed cells' wall times, to 100 steps); None
+        while either of them is missing."""
+        if name != EQUAL_TIME:
+            return self.steps
+        if not (self.cell_done("act", task) and self.cell_done("my_policy", task)):
+            return None
+        act, mine = (
+            json.loads(self.cell_path(n, task).read_text())["train_wall_s"] for n in ("act", "my_policy")
+        )
+        return int(round(self.steps * act / mine, -2))
+
+    def settings(self, task: str, name: str = "my_policy") -> dict:
+        """What cell `name`'s numbers depend on; a committed cell with other settings is run again."""
         return {
             "demos_per_task": self.demos_per_task,
             "demo_seed": self.demo_seed,
             "demo_camera": "video",  # cells measured on the earlier PNG datasets (same episodes) are run again
-            "train_steps": self.steps,
+            "train_steps": self.train_steps(name, task),
             "batch_size": self.batch_size,
             "seed": self.seed,
             "eval_episodes_per_task": self.eval_episodes,
@@ -92,7 +110,7 @@ class Grid:
 
     def cell_done(self, name: str, task: str) -> bool:
         path = self.cell_path(name, task)
-        return path.exists() and json.loads(path.read_text())["settings"] == self.settings(task)
+        return path.exists() and json.loads(path.read_text())["settings"] == self.settings(task, name)
 
 
 def add_grid_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from benchmarks import machine
 from benchmarks.metaworld.grid import (
     ABLATIONS,
+    EQUAL_TIME,
     MULTITASK,
     ONE_STEP,
     POLICIES,
@@ -66,13 +67,8 @@ def collect(grid: Grid, partial: bool = False) -> dict:
         if not (mine := [c for c in cells if c["name"] == name]):
             continue
         rates = {task: rate for c in mine for task, rate in c["success_rate"].items()}
-        complete = all(task in rates for task in grid.tasks)
-        episodes = grid.eval_episodes * len(grid.tasks)
-        successes = round(sum(rates[t] * grid.eval_episodes for t in grid.tasks)) if complete else None
         policies[name] = {
-            "success_rate": {task: round(rates[task], 4) for task in grid.tasks if task in rates},
-            "mean_success_rate": round(successes / episodes, 4) if complete else None,
-            "mean_success_ci95": wilson_interval(successes, episodes) if complete else None,
+            **pooled(grid, rates),
             "params": mine[0]["params"],
             "num_inference_steps": mine[0]["num_inference_steps"],
             "train_wall_s": round(sum(c["train_wall_s"] for c in mine), 1),
@@ -81,6 +77,7 @@ def collect(grid: Grid, partial: bool = False) -> dict:
     if not cells:
         raise SystemExit(f"no Meta-World cells in {grid.cells} yet: run `make bench-metaworld` first")
     expert = {t: r for c in cells for t, r in c["expert_success_rate"].items()}
+    extra = equal_time(grid)
     return {
         "hardware": "; ".join(sorted({c["hardware"] for c in cells})),
         "upstream_version": lerobot.__version__,
@@ -97,9 +94,46 @@ def collect(grid: Grid, partial: bool = False) -> dict:
         "changes_from_upstream_defaults": ["policy.device=cpu", "policy.pretrained_backbone_weights=null"],
         "tasks": grid.tasks,
         "policies": policies,
-        "total_wall_s": round(sum(p["train_wall_s"] + p["eval_wall_s"] for p in policies.values()), 1),
+        **({"equal_training_time": extra} if extra else {}),
+        "total_wall_s": round(
+            sum(p["train_wall_s"] + p["eval_wall_s"] for p in policies.values())
+            + (sum(extra["train_wall_s"].values()) + extra["eval_wall_s"] if extra else 0.0),
+            1,
+        ),
         "complete": not missing,
         "missing_cells": missing,
+    }
+
+
+def pooled(grid: Grid, rates: dict[str, float]) -> dict:
+    """Per-task success rates and their mean over the pooled episodes, with its 95 % interval; the mean is null
+    until every task has a rate."""
+    complete = all(task in rates for task in grid.tasks)
+    episodes = grid.eval_episodes * len(grid.tasks)
+    successes = round(sum(rates[t] * grid.eval_episodes for t in grid.tasks)) if complete else None
+    return {
+        "success_rate": {task: round(rates[task], 4) for task in grid.tasks if task in rates},
+        "mean_success_rate": round(successes / episodes, 4) if complete else None,
+        "mean_success_ci95": wilson_interval(successes, episodes) if complete else None,
+    }
+
+
+def equal_time(grid: Grid) -> dict | None:
+    """The equal-training-time column, from its cells committed so far (None if none): my_policy trained for as
+    long as ACT's cell on each task, beside ACT's time and my_policy's steps."""
+    done = [task for task in grid.tasks if grid.cell_done(EQUAL_TIME, task)]
+    if not done:
+        return None
+    cells = {task: json.loads(grid.cell_path(EQUAL_TIME, task).read_text()) for task in done}
+    return {
+        **pooled(grid, {task: cell["success_rate"][task] for task, cell in cells.items()}),
+        "train_steps": {task: cell["settings"]["train_steps"] for task, cell in cells.items()},
+        "train_wall_s": {task: cell["train_wall_s"] for task, cell in cells.items()},
+        "act_train_wall_s": {
+            task: json.loads(grid.cell_path("act", task).read_text())["train_wall_s"] for task in done
+        },
+        "eval_wall_s": round(sum(cell["eval_wall_s"] for cell in cells.values()), 1),
+        "missing_tasks": [task for task in grid.tasks if task not in cells],
     }
 
 
@@ -125,13 +159,35 @@ def table(results: dict) -> str:
         + " |"
         for task in results["tasks"]
     ]
-
-    def mean(policy: dict) -> str:
-        low_high = policy.get("mean_success_ci95")
-        interval = f" ({100 * low_high[0]:.0f}–{100 * low_high[1]:.0f}%)" if low_high else ""
-        return f"**{percent(policy['mean_success_rate'], 1, '—')}**{interval}"
-
     means = "| **mean** (95% interval) | " + " | ".join(mean(results["policies"][n]) for n in names) + " |"
+    return "\n".join([header, *rows, means])
+
+
+def mean(policy: dict) -> str:
+    low_high = policy.get("mean_success_ci95")
+    interval = f" ({100 * low_high[0]:.0f}–{100 * low_high[1]:.0f}%)" if low_high else ""
+    return f"**{percent(policy['mean_success_rate'], 1, '—')}**{interval}"
+
+
+def equal_time_table(results: dict) -> str:
+    """ACT and my_policy at the grid's steps beside my_policy trained for as long as ACT's cell did."""
+    extra, policies, steps = results["equal_training_time"], results["policies"], results["train_steps"]
+    header = (
+        f"| task | act ({steps} steps) | my_policy ({steps} steps) | my_policy, ACT's training time | its steps "
+        "| training (ACT's) |\n|---|---:|---:|---:|---:|---:|"
+    )
+    rows = [
+        f"| {task} | {percent(policies['act']['success_rate'].get(task))} | "
+        f"{percent(policies['my_policy']['success_rate'].get(task))} | {percent(extra['success_rate'].get(task))} | "
+        + (
+            f"{extra['train_steps'][task]} | {extra['train_wall_s'][task] / 60:.0f} min "
+            f"({extra['act_train_wall_s'][task] / 60:.0f} min) |"
+            if task in extra["success_rate"]
+            else "| |"
+        )
+        for task in results["tasks"]
+    ]
+    means = f"| **mean** (95% interval) | {mean(policies['act'])} | {mean(policies['my_policy'])} | {mean(extra)} | | |"
     return "\n".join([header, *rows, means])
 
 
@@ -211,6 +267,14 @@ def report(grid: Grid, files: ReportFiles, partial: bool = False) -> None:
         f"commit {results['git_commit'][:10]}). A mean pools the {len(results['tasks'])} tasks' episodes; its "
         "95% interval is the Wilson score interval over them."
     )
+    if "equal_training_time" in results:
+        section += (
+            "\n\n**Equal training time.** A CPU user's budget is time, and my_policy's training step is ~10× "
+            "cheaper than ACT's: here my_policy trains for as long as ACT's cell on the same task did (as many steps "
+            "as its own cell made in that time), on the same demonstrations, batch, seeds and evaluation "
+            "(`python -m benchmarks.metaworld.run_metaworld --policies my_policy_equal_time`).\n\n"
+            f"{equal_time_table(results)}"
+        )
     mdx = machine.replace_section(files.mdx.read_text(), MDX_START, MDX_END, section)
     if any(files.ablations.glob("*/*.json")):
         ablations = (

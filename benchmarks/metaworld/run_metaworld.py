@@ -25,6 +25,10 @@ is evaluated with the default step count only:
     python -m benchmarks.metaworld.run_metaworld --policies my_policy --tasks push-v3 \
         --my-policy-options="--policy.resize_shape=[224,224]" \
         --cells benchmarks/results/metaworld_ablations/resize224 --out outputs/bench_metaworld_resize224
+
+The equal-training-time cells (`--policies my_policy_equal_time`, not part of the default grid) train my_policy for
+as many steps as it makes in the time ACT's cell on the task trained, once both cells are committed; the rest of
+the budget (demonstrations, batch, seeds, evaluation) is the grid's.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import machine
-from benchmarks.metaworld.grid import MULTITASK, ONE_STEP, POLICIES, Grid, add_grid_arguments
+from benchmarks.metaworld.grid import EQUAL_TIME, MULTITASK, ONE_STEP, POLICIES, Grid, add_grid_arguments
 from lerobot.utils.constants import OBS_ENV_STATE
 
 # Policies evaluated with jemalloc set to keep the memory it frees (`machine.with_jemalloc`). Diffusion's 100
@@ -79,7 +83,8 @@ def all_demos(grid: Grid) -> Path:
 
 
 def runs(grid: Grid) -> list[tuple[str, str, list[str], str]]:
-    """(name, policy type, extra options, task) of every training run asked for, single-task ones first."""
+    """(name, policy type, extra options, task) of every training run asked for, single-task ones first (the
+    equal-time runs after the cells they take their budget from)."""
     mine = grid.my_policy_options
     single = [
         (name, policy_type, [*extra, *(mine if policy_type == "my_policy" else [])], task)
@@ -87,10 +92,20 @@ def runs(grid: Grid) -> list[tuple[str, str, list[str], str]]:
         for task in grid.tasks
         if name in grid.policies
     ]
-    return [*single, *([(MULTITASK, "my_policy", mine, "all")] if MULTITASK in grid.policies else [])]
+    equal_time = [(EQUAL_TIME, "my_policy", mine, task) for task in grid.tasks if EQUAL_TIME in grid.policies]
+    return [
+        *single,
+        *equal_time,
+        *([(MULTITASK, "my_policy", mine, "all")] if MULTITASK in grid.policies else []),
+    ]
 
 
 def train(grid: Grid, name: str, policy_type: str, extra: list[str], task: str) -> None:
+    if (steps := grid.train_steps(name, task)) is None:
+        raise SystemExit(
+            f"{name} on {task} trains as long as ACT's cell did: run `python -m benchmarks.metaworld.run_metaworld "
+            f"--policies act,my_policy --tasks {task}` first"
+        )
     data = all_demos(grid) if task == "all" else task_demos(grid, task)
     train_dir = grid.run_dir(name, task) / "train"
     fresh = machine.lerobot_train_command(
@@ -98,7 +113,7 @@ def train(grid: Grid, name: str, policy_type: str, extra: list[str], task: str) 
     )
     options = [f"--save_freq={grid.save_freq}", "--log_freq=50"]
     machine.train_or_resume(
-        fresh, train_dir, grid.steps, grid.run_dir(name, task) / "train.log", options, keep_freed_memory=True
+        fresh, train_dir, steps, grid.run_dir(name, task) / "train.log", options, keep_freed_memory=True
     )
 
 
@@ -158,7 +173,7 @@ def evaluate(grid: Grid, name: str, task: str, extra: list[str]) -> None:
     cell = {
         "name": name,
         "task": task,
-        "settings": grid.settings(task),
+        "settings": grid.settings(task, name),
         "success_rate": {t: sum(episodes) / len(episodes) for t, episodes in successes.items()},
         "eval_episodes_per_run": grid.eval_episodes_per_run,
         "params": machine.trainable_params(policy),

@@ -149,15 +149,23 @@ def test_the_ablation_table_sets_each_ablation_beside_the_benchmark_cell_it_chan
         report_metaworld.ablation_table(args, tmp_path / "ablations")
 
 
-def write_cell(args, name: str, task: str, rates: dict[str, float], dirty: str = "", **settings) -> None:
+def write_cell(
+    args,
+    name: str,
+    task: str,
+    rates: dict[str, float],
+    dirty: str = "",
+    train_wall_s: float = 100.0,
+    **settings,
+) -> None:
     cell = {
         "name": name,
         "task": task,
-        "settings": args.settings(task) | settings,
+        "settings": args.settings(task, name) | settings,
         "success_rate": rates,
         "params": 10,
         "num_inference_steps": 4,
-        "train_wall_s": 100.0,
+        "train_wall_s": train_wall_s,
         "eval_wall_s": 50.0,
         "expert_success_rate": dict.fromkeys(rates, 1.0),
         "hardware": "2 CPU cores",
@@ -327,3 +335,57 @@ def test_an_ablation_must_not_write_into_the_benchmarks_own_folders(tmp_path):
     assert (
         Grid(my_policy_options=options, cells=tmp_path / "c", out=tmp_path / "o").my_policy_options == options
     )
+
+
+def test_the_equal_time_cell_trains_my_policy_for_as_long_as_acts_cell_did(tmp_path, monkeypatch):
+    """Opt-in: its runs come after the cells it takes its budget from, it trains as many steps as my_policy's cell
+    makes in ACT's cell's training time, and it cannot start before both are committed."""
+    args = bench_args(tmp_path, policies=["my_policy", "act", "my_policy_equal_time"], tasks=["push-v3"])
+    assert "my_policy_equal_time" not in bench_args(tmp_path).policies  # not part of the default grid
+    runs = run_metaworld.runs(args)
+    assert [(name, task) for name, _, _, task in runs][-1] == ("my_policy_equal_time", "push-v3")
+    assert args.train_steps("my_policy_equal_time", "push-v3") is None
+    with pytest.raises(SystemExit, match="--policies act,my_policy --tasks push-v3"):
+        run_metaworld.train(args, "my_policy_equal_time", "my_policy", [], "push-v3")
+
+    write_cell(args, "act", "push-v3", {"push-v3": 0.1}, train_wall_s=5481.2)
+    write_cell(args, "my_policy", "push-v3", {"push-v3": 0.05}, train_wall_s=552.9)
+    assert args.train_steps("my_policy_equal_time", "push-v3") == 1000  # 100 steps x 9.91, to 100 steps
+    assert args.train_steps("act", "push-v3") == args.train_steps("my_policy", "push-v3") == 100
+    trained = []
+    monkeypatch.setattr(run_metaworld, "task_demos", lambda grid, task: tmp_path / "demos")
+    monkeypatch.setattr(
+        run_metaworld.machine,
+        "train_or_resume",
+        lambda fresh, train_dir, steps, *_, **__: trained.append(steps),
+    )
+    run_metaworld.train(args, "my_policy_equal_time", "my_policy", [], "push-v3")
+    assert trained == [1000]
+    assert not args.cell_done("my_policy_equal_time", "push-v3")
+    write_cell(args, "my_policy_equal_time", "push-v3", {"push-v3": 0.6}, train_wall_s=5400.0)
+    assert args.cell_done("my_policy_equal_time", "push-v3")
+    write_cell(args, "act", "push-v3", {"push-v3": 0.1}, train_wall_s=2700.0)  # ACT's cell measured again
+    assert not args.cell_done("my_policy_equal_time", "push-v3")  # its budget changed: run again
+
+
+def test_the_report_sets_the_equal_time_column_apart_beside_act_and_my_policy(tmp_path):
+    args = bench_args(tmp_path)
+    for name, rate in [("my_policy", 0.8), ("my_policy_1step", 0.7), ("act", 0.4), ("diffusion", 0.2)]:
+        for task in TASKS:
+            write_cell(args, name, task, {task: rate}, train_wall_s=1000.0 if name == "act" else 100.0)
+    write_cell(args, "my_policy_multitask", "all", {"reach-v3": 1.0, "push-v3": 0.5})
+    assert "equal_training_time" not in report_metaworld.collect(args)  # no cell of it: the report as before
+
+    write_cell(args, "my_policy_equal_time", "push-v3", {"push-v3": 0.9}, train_wall_s=990.0)
+    results = report_metaworld.collect(args)
+    extra = results["equal_training_time"]
+    assert extra["success_rate"] == {"push-v3": 0.9} and extra["mean_success_rate"] is None
+    assert extra["train_steps"] == {"push-v3": 1000} and extra["act_train_wall_s"] == {"push-v3": 1000.0}
+    assert extra["missing_tasks"] == ["reach-v3"] and results["complete"]  # optional: the grid is complete
+    table = report_metaworld.equal_time_table(results)
+    assert "| push-v3 | 40% | 80% | 90% | 1000 | 16 min (17 min) |" in table
+    assert "| reach-v3 | 40% | 80% | not run | | |" in table
+
+    write_cell(args, "my_policy_equal_time", "reach-v3", {"reach-v3": 0.5}, train_wall_s=1000.0)
+    extra = report_metaworld.collect(args)["equal_training_time"]
+    assert extra["mean_success_rate"] == 0.7 and extra["missing_tasks"] == []
