@@ -96,8 +96,9 @@ def merged_dataset(suites: list[str], data: Path = DATA) -> Path:
 
 def train_launch(out: Path) -> dict:
     """How the training run in `out` is launched: processes and effective batch (lerobot-train's config only
-    knows the per-process batch), and the commit whose code started it (`git_commit`; the report's, since the
-    code may move on while a run trains)."""
+    knows the per-process batch), the `--policy.*` options it was started with (`policy_options`; runs started
+    before they were recorded lack them), and the commit whose code started it (`git_commit`; the report's, since
+    the code may move on while a run trains)."""
     path = out / LAUNCH
     return json.loads(path.read_text()) if path.exists() else {"nproc": 1, "batch_size": None}
 
@@ -137,12 +138,14 @@ def train(run: LiberoRun) -> None:
     # One single-threaded process per core, data parallel (DDP over gloo): small convolutions parallelise better
     # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
     launcher = [str(machine.BIN / "torchrun"), f"--nproc_per_node={run.nproc}"] if run.nproc > 1 else []
-    launch, previous = {"nproc": run.nproc, "batch_size": run.batch_size}, train_launch(run.out)
+    # A resumed `lerobot-train` reads its options from the checkpoint and would ignore other ones without a word.
+    launch = {"nproc": run.nproc, "batch_size": run.batch_size, "policy_options": run.extra}
+    previous = train_launch(run.out)
     resumed = machine.trained_steps(run.train_dir) > 0
-    if resumed and {k: previous.get(k) for k in launch} != launch:
+    if resumed and any(key in previous and previous[key] != value for key, value in launch.items()):
         raise SystemExit(
             f"{run.train_dir} was trained with {previous}; resume with the same "
-            "--nproc and --batch-size, or train in a new --out folder"
+            "--nproc, --batch-size and --policy.* options, or train in a new --out folder"
         )
     # A resumed run keeps the commit that started it (runs started before this was recorded: the resuming one).
     launch["git_commit"] = (resumed and previous.get("git_commit")) or machine.git_commit()

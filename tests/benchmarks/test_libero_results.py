@@ -1,5 +1,7 @@
 """The LIBERO results writers: JSON, MDX table and model card come from one results dict and agree."""
 
+import json
+
 import pytest
 
 from benchmarks.libero import report_libero, run_libero
@@ -173,6 +175,31 @@ def test_a_training_run_keeps_the_commit_that_started_it(tmp_path, monkeypatch):
     run_libero.train(run)
     steps[0], commit[0] = 500, "moved on"
     run_libero.train(run)  # resumed at a later commit
-    assert run_libero.train_launch(tmp_path) == {"nproc": 2, "batch_size": 16, "git_commit": "started"}
+    assert run_libero.train_launch(tmp_path) == {
+        "nproc": 2,
+        "batch_size": 16,
+        "policy_options": [],
+        "git_commit": "started",
+    }
     with pytest.raises(SystemExit, match="resume with the same"):
         run_libero.train(run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, nproc=1, batch_size=16))
+
+
+def test_a_training_run_resumes_only_with_the_policy_options_it_started_with(tmp_path, monkeypatch):
+    """A resumed lerobot-train takes its options from the checkpoint: other `--policy.*` options would be ignored."""
+    steps = [0]
+    monkeypatch.setattr(run_libero, "merged_dataset", lambda suites, data: tmp_path / "data")
+    monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: steps[0])
+    monkeypatch.setattr(run_libero.machine, "train_or_resume", lambda *args: None)
+    recipe = ["--policy.backbone_stages=3", "--policy.resize_shape=[96,96]"]
+    run_libero.train(run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, extra=recipe))
+    steps[0] = 500
+    run_libero.train(run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, extra=recipe))
+    for other in ([], recipe[:1]):
+        with pytest.raises(SystemExit, match="--policy.\\* options"):
+            run_libero.train(run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, extra=other))
+    # Launches recorded before the options were have no say.
+    launch = run_libero.train_launch(tmp_path)
+    del launch["policy_options"]
+    (tmp_path / run_libero.LAUNCH).write_text(json.dumps(launch))
+    run_libero.train(run_libero.LiberoRun(suites=["libero_object"], out=tmp_path))
