@@ -220,16 +220,22 @@ def provenance(results: dict) -> str:
 
 
 def reproduce(results: dict) -> str:
-    """The make commands that produce `results`, with the settings they were produced with."""
+    """The make commands that produce `results`, with the settings they were produced with: the kind of demos and
+    the policy options spelled out, so the commands stay right whatever the Makefile's defaults become."""
     suites = ",".join(results["suites"])
     episodes = {s["n_episodes"] // len(s["per_task"]) for s in results["suites"].values()}
+    kind = " LIBERO_UNTIL_PLAN_ENDS=1" if True in results["data"].get("until_plan_ends", []) else ""
+    options = " ".join(
+        f"--policy.{name}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}"
+        for name, value in results.get("policy_options", {}).items()
+    )
     return (
         "```bash\nmake setup\n"
-        + "".join(f"make libero-demos LIBERO_SUITE={suite}\n" for suite in results["suites"])
+        + "".join(f"make libero-demos LIBERO_SUITE={suite}{kind}\n" for suite in results["suites"])
         + f"make libero-train LIBERO_SUITES={suites} LIBERO_STEPS={results['train_steps']} "
-        + f"LIBERO_BATCH={results['batch_size']}\n"
-        + f"make libero-eval LIBERO_SUITES={suites} LIBERO_EVAL_EPISODES={max(episodes)}\n"
-        + f"make libero-report LIBERO_SUITES={suites}\n```"
+        + f"LIBERO_BATCH={results['batch_size']}{kind} LIBERO_POLICY='{options}'\n"
+        + f"make libero-eval LIBERO_SUITES={suites} LIBERO_EVAL_EPISODES={max(episodes)}{kind}\n"
+        + f"make libero-report LIBERO_SUITES={suites}{kind}\n```"
     )
 
 

@@ -37,10 +37,10 @@ def test_table_model_card_and_mdx_carry_the_same_numbers():
     assert "not** the human demonstrations of `lerobot/libero`" in card
     # the reproduce commands carry the settings the numbers were produced with
     assert (
-        "make libero-train LIBERO_SUITES=libero_object,libero_spatial LIBERO_STEPS=5000 LIBERO_BATCH=16"
-        in card
+        "make libero-train LIBERO_SUITES=libero_object,libero_spatial LIBERO_STEPS=5000 LIBERO_BATCH=16 "
+        "LIBERO_POLICY=''\n" in card
     )
-    assert "make libero-eval LIBERO_SUITES=libero_object,libero_spatial LIBERO_EVAL_EPISODES=50" in card
+    assert "make libero-eval LIBERO_SUITES=libero_object,libero_spatial LIBERO_EVAL_EPISODES=50\n" in card
     mdx = f"# Policy\n\n{report_libero.MDX_START}\nold table\n{report_libero.MDX_END}\n\n## After\n"
     updated = report_libero.machine.replace_section(
         mdx, report_libero.MDX_START, report_libero.MDX_END, table
@@ -50,6 +50,23 @@ def test_table_model_card_and_mdx_carry_the_same_numbers():
         report_libero.machine.replace_section(updated, report_libero.MDX_START, report_libero.MDX_END, table)
         == updated
     )  # re-running never duplicates
+
+
+def test_the_reproduce_commands_name_the_policy_options_and_the_demos():
+    """Whatever the Makefile's defaults, the commands rebuild what the numbers were made with."""
+    results = RESULTS | {
+        "policy_options": {"backbone_stages": 3, "resize_shape": [96, 96], "prediction_type": "sample"},
+        "data": RESULTS["data"] | {"until_plan_ends": [True]},
+    }
+    commands = report_libero.reproduce(results)
+    assert "make libero-demos LIBERO_SUITE=libero_spatial LIBERO_UNTIL_PLAN_ENDS=1\n" in commands
+    assert (
+        "LIBERO_BATCH=16 LIBERO_UNTIL_PLAN_ENDS=1 LIBERO_POLICY='--policy.backbone_stages=3 "
+        "--policy.resize_shape=[96,96] --policy.prediction_type=sample'\n" in commands
+    )
+    assert (
+        "make libero-report LIBERO_SUITES=libero_object,libero_spatial LIBERO_UNTIL_PLAN_ENDS=1\n" in commands
+    )
 
 
 def test_mdx_without_markers_is_refused():
