@@ -37,7 +37,11 @@ LIBERO_UNTIL_PLAN_ENDS ?=
 LIBERO_KIND := $(if $(LIBERO_UNTIL_PLAN_ENDS),_until_plan_ends)
 LIBERO_DATA := data/libero$(LIBERO_KIND)
 LIBERO_DEMOS_REPORT := benchmarks/results/libero_demos$(LIBERO_KIND).json
-LIBERO_RUN = --suites $(LIBERO_SUITES) --data $(LIBERO_DATA) --out outputs/libero$(LIBERO_KIND)
+comma := ,
+# One multi-task run per set of suites (e.g. outputs/libero_goal+libero_10_until_plan_ends), named like its
+# merged dataset, so training another set never resumes this one's checkpoint.
+LIBERO_RUN_DIR = outputs/$(subst $(comma),+,$(LIBERO_SUITES))$(LIBERO_KIND)
+LIBERO_RUN = --suites $(LIBERO_SUITES) --data $(LIBERO_DATA) --out $(LIBERO_RUN_DIR)
 LIBERO_CHECK_NAME = $(LIBERO_SUITE)_task$(LIBERO_TASK)$(LIBERO_KIND)
 LIBERO_CHECK = --suites $(LIBERO_SUITE) --tasks $(LIBERO_TASK) --data $(LIBERO_DATA) --out outputs/$(LIBERO_CHECK_NAME)
 OUR_PY := $(shell git ls-files '*.py' 2>/dev/null)
@@ -135,8 +139,8 @@ libero-failures: libero-setup  ## Why the check's checkpoint fails: an outcome p
 		$(if $(LIBERO_BINARIZE_GRIPPER),--binarize-gripper) \
 		--output benchmarks/results/$(LIBERO_SUITE)_tasks$(LIBERO_TASK)$(LIBERO_KIND)_failures$(if $(LIBERO_BINARIZE_GRIPPER),_binarized_gripper).json
 
-libero-grounding: libero-setup  ## Language grounding of the LIBERO checkpoint: each task told another task's sentence (LIBERO_SUITE, LIBERO_EVAL_EPISODES).
-	$(PY) -m benchmarks.libero.failure_breakdown outputs/libero$(LIBERO_KIND)/train/checkpoints/last/pretrained_model --swap-instruction \
+libero-grounding: libero-setup  ## Language grounding of LIBERO_SUITES' checkpoint: each task of LIBERO_SUITE told another task's sentence (LIBERO_EVAL_EPISODES).
+	$(PY) -m benchmarks.libero.failure_breakdown $(LIBERO_RUN_DIR)/train/checkpoints/last/pretrained_model --swap-instruction \
 		--suite $(LIBERO_SUITE) --tasks 0,1,2,3,4,5,6,7,8,9 --episodes-per-task $(LIBERO_EVAL_EPISODES) \
 		--output benchmarks/results/libero_grounding_$(LIBERO_SUITE)$(LIBERO_KIND).json
 

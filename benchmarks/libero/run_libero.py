@@ -138,14 +138,21 @@ def train(run: LiberoRun) -> None:
     # One single-threaded process per core, data parallel (DDP over gloo): small convolutions parallelise better
     # across processes than across the threads of one. `--batch-size` is the effective batch over processes.
     launcher = [str(machine.BIN / "torchrun"), f"--nproc_per_node={run.nproc}"] if run.nproc > 1 else []
-    # A resumed `lerobot-train` reads its options from the checkpoint and would ignore other ones without a word.
-    launch = {"nproc": run.nproc, "batch_size": run.batch_size, "policy_options": run.extra}
+    # A resumed `lerobot-train` reads its options and its dataset from the checkpoint and would ignore other ones
+    # without a word.
+    launch = {
+        "nproc": run.nproc,
+        "batch_size": run.batch_size,
+        "policy_options": run.extra,
+        "dataset": f"{dataset.parent.name}/{dataset.name}",
+        "tasks": run.tasks,
+    }
     previous = train_launch(run.out)
     resumed = machine.trained_steps(run.train_dir) > 0
     if resumed and any(key in previous and previous[key] != value for key, value in launch.items()):
         raise SystemExit(
             f"{run.train_dir} was trained with {previous}; resume with the same "
-            "--nproc, --batch-size and --policy.* options, or train in a new --out folder"
+            "suites, --tasks, --data, --nproc, --batch-size and --policy.* options, or train in a new --out folder"
         )
     # A resumed run keeps the commit that started it (runs started before this was recorded: the resuming one).
     launch["git_commit"] = (resumed and previous.get("git_commit")) or machine.git_commit()

@@ -1,6 +1,7 @@
 """The LIBERO results writers: JSON, MDX table and model card come from one results dict and agree."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -196,6 +197,8 @@ def test_a_training_run_keeps_the_commit_that_started_it(tmp_path, monkeypatch):
         "nproc": 2,
         "batch_size": 16,
         "policy_options": [],
+        "dataset": f"{tmp_path.name}/data",
+        "tasks": None,
         "git_commit": "started",
     }
     with pytest.raises(SystemExit, match="resume with the same"):
@@ -220,3 +223,30 @@ def test_a_training_run_resumes_only_with_the_policy_options_it_started_with(tmp
     del launch["policy_options"]
     (tmp_path / run_libero.LAUNCH).write_text(json.dumps(launch))
     run_libero.train(run_libero.LiberoRun(suites=["libero_object"], out=tmp_path))
+
+
+def test_a_training_run_resumes_only_on_the_data_it_started_with(tmp_path, monkeypatch):
+    """A resumed lerobot-train reads its dataset from the checkpoint: other suites or tasks would be ignored."""
+    steps = [0]
+    monkeypatch.setattr(run_libero, "merged_dataset", lambda suites, data: data / "+".join(suites))
+    monkeypatch.setattr(run_libero, "task_episodes", lambda dataset, suite, tasks: tasks)
+    monkeypatch.setattr(run_libero.machine, "trained_steps", lambda train_dir: steps[0])
+    monkeypatch.setattr(run_libero.machine, "train_or_resume", lambda *args: None)
+    goal_10 = run_libero.LiberoRun(suites=["libero_goal", "libero_10"], out=tmp_path, data=tmp_path / "upe")
+    run_libero.train(goal_10)
+    steps[0] = 500
+    run_libero.train(goal_10)
+    for suites, data in (
+        (["libero_object", "libero_spatial"], goal_10.data),
+        (goal_10.suites, tmp_path / "first"),
+    ):
+        with pytest.raises(SystemExit, match="--data"):
+            run_libero.train(replace(goal_10, suites=suites, data=data))
+    check = run_libero.LiberoRun(
+        suites=["libero_object"], tasks=[0], out=tmp_path / "check", data=goal_10.data
+    )
+    steps[0] = 0
+    run_libero.train(check)
+    steps[0] = 500
+    with pytest.raises(SystemExit, match="--tasks"):
+        run_libero.train(replace(check, tasks=[1]))
