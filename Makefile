@@ -124,7 +124,7 @@ libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBE
 libero-eval-held-out: libero-setup  ## The same checkpoint on starts LIBERO samples from seeds no demo used (LIBERO_EVAL_EPISODES per task).
 	$(PY) -m benchmarks.libero.run_libero eval --held-out-layouts $(LIBERO_RUN) --episodes-per-task $(LIBERO_EVAL_EPISODES)
 
-libero-report: libero-setup  ## libero.json, the MDX table and outputs/my_policy_libero (Hub layout + model card).
+libero-report: libero-setup  ## libero.json, the MDX table and the checkpoint in Hub layout + model card (outputs/my_policy_libero_<suites>).
 	$(PY) -m benchmarks.libero.report_libero $(LIBERO_RUN) --demos-report $(LIBERO_DEMOS_REPORT)
 
 libero-check: libero-setup  ## Pipeline check: train + evaluate on one task only (LIBERO_SUITE, LIBERO_TASK, LIBERO_CHECK_STEPS).
@@ -144,5 +144,5 @@ libero-grounding: libero-setup  ## Language grounding of LIBERO_SUITES' checkpoi
 		--suite $(LIBERO_SUITE) --tasks 0,1,2,3,4,5,6,7,8,9 --episodes-per-task $(LIBERO_EVAL_EPISODES) \
 		--output benchmarks/results/libero_grounding_$(LIBERO_SUITE)$(LIBERO_KIND).json
 
-libero-publish: setup  ## Push outputs/my_policy_libero to lerobot/my_policy_libero (needs the Hub and a login).
-	HF_HUB_OFFLINE=0 $(PY) -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero
+libero-publish: setup  ## Push LIBERO_SUITES' checkpoint to lerobot/my_policy_libero[_<suites>] (needs the Hub and a login).
+	HF_HUB_OFFLINE=0 $(PY) -m benchmarks.libero.publish --suites $(LIBERO_SUITES)

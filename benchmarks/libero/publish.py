@@ -1,14 +1,19 @@
 #!/usr/bin/env python
-"""Publish a checkpoint folder written by `run_libero.py report` (Hub layout) to the Hugging Face Hub.
+"""Publish a checkpoint folder written by `report_libero.py` (Hub layout) to the Hugging Face Hub.
 
 The policy goes up with LeRobot's own `push_model_to_hub` (weights, config, train config); the processor files
 and our model card (results, provenance, reproduce commands) follow in a second commit, replacing the generic card.
 
-    python -m benchmarks.libero.publish outputs/my_policy_libero --repo-id lerobot/my_policy_libero
+    python -m benchmarks.libero.publish --suites libero_goal,libero_10  # outputs/my_policy_libero_goal_10
+
+The folder and the repository are named after the checkpoint's suites (`report_libero.checkpoint_name`):
+`lerobot/my_policy_libero` for the four suites.
 """
 
 import argparse
 from pathlib import Path
+
+from benchmarks.libero.report_libero import REPO, checkpoint_name
 
 REQUIRED = ("config.json", "model.safetensors", "train_config.json", "README.md")
 
@@ -17,14 +22,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--repo-id", default="lerobot/my_policy_libero")
+    parser.add_argument("--suites", default="libero_object,libero_spatial", help="the checkpoint's suites")
+    parser.add_argument("--folder", type=Path, help="default: outputs/<checkpoint name>")
+    parser.add_argument("--repo-id", help="default: lerobot/<checkpoint name>")
     args = parser.parse_args()
+    name = checkpoint_name(args.suites.split(","))
+    args.folder = args.folder or REPO / "outputs" / name
+    args.repo_id = args.repo_id or f"lerobot/{name}"
 
     missing = [name for name in REQUIRED if not (args.folder / name).exists()]
     if missing:
         raise SystemExit(
-            f"{args.folder} lacks {', '.join(missing)}: build it with `make libero-report` first"
+            f"{args.folder} lacks {', '.join(missing)}: build it with `make libero-report LIBERO_SUITES={args.suites}` first"
         )
 
     from huggingface_hub import HfApi

@@ -1,7 +1,12 @@
 #!/usr/bin/env python
 """The LIBERO report, from a training run and its evaluations (`run_libero.py`): `benchmarks/results/libero.json`,
 the MDX results table and the checkpoint in Hub layout (config, weights, processors, model card) under
-`outputs/my_policy_libero`. With `--tasks` (a check on some tasks of one suite), only its own JSON next to it.
+`outputs/<checkpoint name>` (`my_policy_libero` for one checkpoint of the four suites). With `--tasks` (a check on
+some tasks of one suite), only its own JSON next to it.
+
+The suites may come from more than one checkpoint (e.g. one for libero_object+libero_spatial and one for
+libero_goal+libero_10): libero.json keeps every published checkpoint under `checkpoints`, a new report replaces
+those that share a suite with it, and `suites` has each suite's results with the checkpoint they come from.
 
     python -m benchmarks.libero.report_libero --suites libero_object,libero_spatial
     python -m benchmarks.libero.report_libero --suites libero_object --tasks 0 --out outputs/libero_object_task0
@@ -31,6 +36,7 @@ from benchmarks.libero.run_libero import (
 
 RESULTS = REPO / "benchmarks" / "results" / "libero.json"
 CHECK_ABLATIONS = RESULTS.parent / "libero_ablations"  # one-task checks with options changed
+ALL_SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")  # LIBERO's usual table order
 MDX_START, MDX_END = "<!-- libero-results:start -->", "<!-- libero-results:end -->"
 CHECKS_START, CHECKS_END = "<!-- libero-checks:start -->", "<!-- libero-checks:end -->"
 FAILURES = {"_failures": "failures", "_failures_binarized_gripper": "gripper snapped to ±1"}
@@ -40,7 +46,7 @@ FAILURES = {"_failures": "failures", "_failures_binarized_gripper": "gripper sna
 class ReportFiles:
     """What the report reads besides the run (the demonstrations' report) and what it writes."""
 
-    export: Path = REPO / "outputs" / "my_policy_libero"
+    export: Path | None = None  # default: outputs/<checkpoint_name(suites)>
     demos_report: Path = REPO / "benchmarks" / "results" / "libero_demos.json"
     results: Path | None = None  # default: RESULTS, or <suite>_tasks<ids>.json next to it for a check
     mdx: Path = REPO / "docs" / "source" / "my_policy.mdx"
@@ -53,8 +59,16 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
 
+def checkpoint_name(suites: list[str]) -> str:
+    """A checkpoint's name, its export folder's and Hub repository's: `my_policy_libero` for the four suites,
+    else named by the suites it covers (e.g. `my_policy_libero_goal_10`)."""
+    if set(suites) == set(ALL_SUITES):
+        return "my_policy_libero"
+    return "my_policy_libero_" + "_".join(suite.removeprefix("libero_") for suite in suites)
+
+
 def collect(run: LiberoRun, demos_report: Path) -> dict:
-    """libero.json from the checkpoint's train config and each suite's `eval_info.json`."""
+    """One checkpoint's results, from its train config and each suite's `eval_info.json`."""
     from lerobot.configs.train import TrainPipelineConfig
     from lerobot.policies.my_policy import MyPolicy
 
@@ -134,10 +148,38 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
     }
 
 
+def combine(published: dict | None, results: dict) -> dict:
+    """libero.json: the checkpoints published so far (`published`, that file's content) with `results` replacing
+    every one that shares a suite with it, and each suite's results with the name of its checkpoint."""
+    checkpoints = {}
+    if published:
+        # Written before libero.json held several checkpoints: one checkpoint's results, at the top level.
+        earlier = published.get("checkpoints") or {checkpoint_name(list(published["suites"])): published}
+        checkpoints = {
+            name: earlier_results
+            for name, earlier_results in earlier.items()
+            if not set(earlier_results["suites"]) & set(results["suites"])
+        }
+    checkpoints[checkpoint_name(list(results["suites"]))] = results
+    rows = {
+        suite: {**row, "checkpoint": name}
+        for name, checkpoint in checkpoints.items()
+        for suite, row in checkpoint["suites"].items()
+    }
+    order = [suite for suite in ALL_SUITES if suite in rows] + sorted(set(rows) - set(ALL_SUITES))
+    return {
+        "checkpoints": checkpoints,
+        "suites": {suite: rows[suite] for suite in order},
+        "average": round(sum(row["success_rate"] for row in rows.values()) / len(rows), 4),
+    }
+
+
 def results_table(results: dict) -> str:
-    """Success per suite on the fixed starts and, where evaluated, on held-out layouts."""
+    """Success per suite on the fixed starts and, where evaluated, on held-out layouts; with the checkpoint of each
+    suite when they come from `combine`."""
     suites = results["suites"]
     held_out = any("held_out_layouts" in s for s in suites.values())
+    by_checkpoint = any("checkpoint" in s for s in suites.values())
 
     def held_out_cell(suite: dict) -> str:
         if not held_out:
@@ -145,15 +187,23 @@ def results_table(results: dict) -> str:
         cell = suite.get("held_out_layouts")
         return f" {100 * cell['success_rate']:.1f} ({cell['n_episodes']}) |" if cell else " not run |"
 
+    def checkpoint_cell(suite: dict) -> str:
+        return f" `{suite['checkpoint']}` |" if by_checkpoint else ""
+
     rows = "\n".join(
-        f"| {name} | {100 * s['success_rate']:.1f} | {s['n_episodes']} |{held_out_cell(s)}"
+        f"| {name} |{checkpoint_cell(s)} {100 * s['success_rate']:.1f} | {s['n_episodes']} |{held_out_cell(s)}"
         for name, s in suites.items()
     )
-    header = "| Suite | Success (%) | Episodes |" + (" Held-out layouts (%, episodes) |" if held_out else "")
-    rule = "|---|---|---|" + ("---|" if held_out else "")
+    header = (
+        "| Suite |"
+        + (" Checkpoint |" if by_checkpoint else "")
+        + " Success (%) | Episodes |"
+        + (" Held-out layouts (%, episodes) |" if held_out else "")
+    )
+    rule = "|---|---|---|" + ("---|" if by_checkpoint else "") + ("---|" if held_out else "")
     return (
         f"{header}\n{rule}\n{rows}\n"
-        f"| **Average** | **{100 * results['average']:.1f}** | "
+        f"| **Average** |{' |' if by_checkpoint else ''} **{100 * results['average']:.1f}** | "
         f"{sum(s['n_episodes'] for s in suites.values())} |" + (" |" if held_out else "")
     )
 
@@ -240,6 +290,8 @@ def reproduce(results: dict) -> str:
 
 
 def model_card(results: dict) -> str:
+    """The README of one checkpoint's Hub repository: its suites' results, provenance and how to reproduce them."""
+    name = checkpoint_name(list(results["suites"]))
     per_task = "\n".join(
         f"| {suite} | {task} | {100 * rate:.0f} |"
         for suite, s in results["suites"].items()
@@ -252,13 +304,13 @@ pipeline_tag: robotics
 tags: [robotics, lerobot, my_policy, libero]
 ---
 
-# my_policy_libero
+# {name}
 
 A multi-task, language-conditioned [`my_policy`](https://huggingface.co/docs/lerobot/my_policy) checkpoint for
 LIBERO ({", ".join(results["suites"])}), trained from scratch on a CPU.
 
 ```bash
-lerobot-eval --policy.path=lerobot/my_policy_libero --env.type=libero --env.task=libero_object \\
+lerobot-eval --policy.path=lerobot/{name} --env.type=libero --env.task={next(iter(results["suites"]))} \\
   --env.observation_height={EVAL_IMAGE_SIZE} --env.observation_width={EVAL_IMAGE_SIZE} --eval.n_episodes=10 --eval.batch_size=2 --seed={results["eval_seed"]}
 ```
 
@@ -282,14 +334,27 @@ From a clone of the contribution's repository:
 """
 
 
+def mdx_section(published: dict) -> str:
+    """The MDX's results: the suites' table, then each checkpoint's provenance and commands."""
+    return "\n\n".join(
+        [
+            results_table(published),
+            *(
+                f"`{name}`: {provenance(results)}\n\n{reproduce(results)}"
+                for name, results in published["checkpoints"].items()
+            ),
+        ]
+    )
+
+
 def report(run: LiberoRun, files: ReportFiles) -> None:
     results, default = collect(run, files.demos_report), RESULTS
     if run.tasks:  # a check on some tasks: its own JSON, not the suite table or the published checkpoint
         results["tasks"] = run.tasks
         default = RESULTS.with_name(f"{run.suites[0]}_tasks{'_'.join(map(str, run.tasks))}.json")
     path = files.results or default
-    machine.write_json(path, results)
     if run.tasks:
+        machine.write_json(path, results)
         doc = files.checks_doc
         doc.write_text(
             machine.replace_section(doc.read_text(), CHECKS_START, CHECKS_END, check_table(RESULTS.parent))
@@ -298,15 +363,19 @@ def report(run: LiberoRun, files: ReportFiles) -> None:
             f"wrote {path} and the checks' table in {doc}: {100 * results['average']:.1f}% on {run.suites[0]} tasks {run.tasks}"
         )
         return
-    section = f"{results_table(results)}\n\n{provenance(results)}\n\n{reproduce(results)}"
-    files.mdx.write_text(machine.replace_section(files.mdx.read_text(), MDX_START, MDX_END, section))
-    export = files.export
+    published = combine(json.loads(path.read_text()) if path.exists() else None, results)
+    machine.write_json(path, published)
+    files.mdx.write_text(
+        machine.replace_section(files.mdx.read_text(), MDX_START, MDX_END, mdx_section(published))
+    )
+    export = files.export or REPO / "outputs" / checkpoint_name(run.suites)
     shutil.rmtree(export, ignore_errors=True)
     shutil.copytree(machine.last_checkpoint(run.train_dir), export)
     (export / "README.md").write_text(model_card(results))
     size = sum(f.stat().st_size for f in export.rglob("*") if f.is_file())
     print(
-        f"wrote {path}, {files.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}%"
+        f"wrote {path}, {files.mdx} and {export} ({size / 1e6:.1f} MB): average {100 * results['average']:.1f}% "
+        f"on {', '.join(run.suites)}; {100 * published['average']:.1f}% on all {len(published['suites'])} suites"
     )
 
 
@@ -316,7 +385,9 @@ def main() -> None:
     )
     add_run_arguments(parser)
     defaults = ReportFiles()
-    parser.add_argument("--export", type=Path, default=defaults.export)
+    parser.add_argument(
+        "--export", type=Path, default=defaults.export, help="default: outputs/<checkpoint name>"
+    )
     parser.add_argument(
         "--demos-report", type=Path, default=defaults.demos_report, help="written by record_demos.py"
     )

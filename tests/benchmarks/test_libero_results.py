@@ -250,3 +250,43 @@ def test_a_training_run_resumes_only_on_the_data_it_started_with(tmp_path, monke
     steps[0] = 500
     with pytest.raises(SystemExit, match="--tasks"):
         run_libero.train(replace(check, tasks=[1]))
+
+
+def _checkpoint(suites: dict[str, float]) -> dict:
+    rows = {
+        suite: {"success_rate": rate, "n_episodes": 100, "per_task": {"a": rate}}
+        for suite, rate in suites.items()
+    }
+    return {**RESULTS, "suites": rows, "average": sum(suites.values()) / len(suites)}
+
+
+def test_suites_from_two_checkpoints_are_published_side_by_side():
+    """libero.json keeps every checkpoint; a new report replaces the one that covered its suites."""
+    object_spatial = _checkpoint({"libero_object": 0.0, "libero_spatial": 0.1})
+    goal_10 = _checkpoint({"libero_goal": 0.6, "libero_10": 0.3})
+    # libero.json as written before it held several checkpoints: one checkpoint's results at the top level
+    published = report_libero.combine(object_spatial, goal_10)
+    assert list(published["checkpoints"]) == ["my_policy_libero_object_spatial", "my_policy_libero_goal_10"]
+    assert list(published["suites"]) == ["libero_spatial", "libero_object", "libero_goal", "libero_10"]
+    assert published["suites"]["libero_goal"]["checkpoint"] == "my_policy_libero_goal_10"
+    assert published["average"] == 0.25
+    retrained = _checkpoint({"libero_object": 0.9, "libero_spatial": 0.8})
+    published = report_libero.combine(published, retrained)
+    assert published["checkpoints"]["my_policy_libero_object_spatial"] is retrained
+    assert published["suites"]["libero_object"]["success_rate"] == 0.9 and published["average"] == 0.65
+    # one checkpoint for the four suites replaces both
+    four = _checkpoint(dict.fromkeys(report_libero.ALL_SUITES, 0.5))
+    assert list(report_libero.combine(published, four)["checkpoints"]) == ["my_policy_libero"]
+
+    table = report_libero.results_table(published)
+    assert table.splitlines()[0] == "| Suite | Checkpoint | Success (%) | Episodes |"
+    assert "| libero_goal | `my_policy_libero_goal_10` | 60.0 | 100 |" in table
+    assert "| **Average** | | **65.0** | 400 |" in table
+    section = report_libero.mdx_section(published)
+    assert (
+        section.count("make libero-train") == 2
+        and "`my_policy_libero_goal_10`: Trained 5000 steps" in section
+    )
+    card = report_libero.model_card(goal_10)
+    assert "# my_policy_libero_goal_10" in card and "--policy.path=lerobot/my_policy_libero_goal_10" in card
+    assert "Checkpoint" not in card and "libero_object" not in card
