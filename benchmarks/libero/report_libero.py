@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -59,9 +60,10 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
 
-def checkpoint_name(suites: list[str]) -> str:
+def checkpoint_name(suites: Iterable[str]) -> str:
     """A checkpoint's name, its export folder's and Hub repository's: `my_policy_libero` for the four suites,
     else named by the suites it covers (e.g. `my_policy_libero_goal_10`)."""
+    suites = list(suites)
     if set(suites) == set(ALL_SUITES):
         return "my_policy_libero"
     return "my_policy_libero_" + "_".join(suite.removeprefix("libero_") for suite in suites)
@@ -154,13 +156,13 @@ def combine(published: dict | None, results: dict) -> dict:
     checkpoints = {}
     if published:
         # Written before libero.json held several checkpoints: one checkpoint's results, at the top level.
-        earlier = published.get("checkpoints") or {checkpoint_name(list(published["suites"])): published}
+        earlier = published.get("checkpoints") or {checkpoint_name(published["suites"]): published}
         checkpoints = {
             name: earlier_results
             for name, earlier_results in earlier.items()
             if not set(earlier_results["suites"]) & set(results["suites"])
         }
-    checkpoints[checkpoint_name(list(results["suites"]))] = results
+    checkpoints[checkpoint_name(results["suites"])] = results
     rows = {
         suite: {**row, "checkpoint": name}
         for name, checkpoint in checkpoints.items()
@@ -291,7 +293,7 @@ def reproduce(results: dict) -> str:
 
 def model_card(results: dict) -> str:
     """The README of one checkpoint's Hub repository: its suites' results, provenance and how to reproduce them."""
-    name = checkpoint_name(list(results["suites"]))
+    name = checkpoint_name(results["suites"])
     per_task = "\n".join(
         f"| {suite} | {task} | {100 * rate:.0f} |"
         for suite, s in results["suites"].items()
@@ -348,12 +350,12 @@ def mdx_section(published: dict) -> str:
 
 
 def report(run: LiberoRun, files: ReportFiles) -> None:
-    results, default = collect(run, files.demos_report), RESULTS
+    results = collect(run, files.demos_report)
     if run.tasks:  # a check on some tasks: its own JSON, not the suite table or the published checkpoint
         results["tasks"] = run.tasks
-        default = RESULTS.with_name(f"{run.suites[0]}_tasks{'_'.join(map(str, run.tasks))}.json")
-    path = files.results or default
-    if run.tasks:
+        path = files.results or RESULTS.with_name(
+            f"{run.suites[0]}_tasks{'_'.join(map(str, run.tasks))}.json"
+        )
         machine.write_json(path, results)
         doc = files.checks_doc
         doc.write_text(
@@ -363,6 +365,7 @@ def report(run: LiberoRun, files: ReportFiles) -> None:
             f"wrote {path} and the checks' table in {doc}: {100 * results['average']:.1f}% on {run.suites[0]} tasks {run.tasks}"
         )
         return
+    path = files.results or RESULTS
     published = combine(json.loads(path.read_text()) if path.exists() else None, results)
     machine.write_json(path, published)
     files.mdx.write_text(
