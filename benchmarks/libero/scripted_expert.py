@@ -157,6 +157,13 @@ class Scene:
             points.append(self._geom_points(geom))
         return np.concatenate(points) if points else None
 
+    def holds(self, predicate: list[str]) -> bool:
+        """Whether a BDDL goal predicate (e.g. `["turnon", "flat_stove_1"]`) holds now, as LIBERO judges success."""
+        from libero.libero.envs.predicates import eval_predicate_fn
+
+        name, *args = predicate
+        return bool(eval_predicate_fn(name, *(self.env.object_states_dict[arg] for arg in args)))
+
     # --- articulations -------------------------------------------------------------------------------------
     def joint_qpos(self, joint: str) -> float:
         return float(self.data.qpos[self.model.jnt_qposadr[self.model.joint(joint).id]])
@@ -963,10 +970,13 @@ def _lengthwise(scene: Scene, obj: str, region: str) -> np.ndarray | None:
 
 
 ORDER = {"open": 0, "turnon": 1, "on": 2, "in": 2, "close": 3}  # open containers first, close them last
+ARTICULATION_PREDICATES = ("open", "close", "turnon")
 
 
 def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]:
-    """Skills for a conjunction of BDDL goal predicates. Putting something in a closed drawer opens it first."""
+    """Skills for a conjunction of BDDL goal predicates. Putting something in a closed drawer opens it first.
+    An articulation already as the goal wants it when its turn comes is left alone: libero_10 task 8 starts with
+    the stove's knob anywhere in its "on" range, and gripping the knob's bar end-on there stalls the hand."""
     scene = expert.scene
     unknown = [p for p, *_ in goal if p not in ORDER]
     if unknown:
@@ -974,10 +984,9 @@ def plan(expert: Expert, goal: list[list[str]]) -> Iterator[Callable[[], Skill]]
     slots = _slots(scene, goal)
     slot = Counter()
     for predicate, *args in sorted(goal, key=lambda g: ORDER[g[0]]):
-        if predicate in ("open", "close"):
-            yield from _actuate(expert, args[0], f"default_{predicate}_ranges")
-        elif predicate == "turnon":
-            yield from _actuate(expert, args[0], "default_turnon_ranges")
+        if predicate in ARTICULATION_PREDICATES:
+            if not scene.holds([predicate, *args]):
+                yield from _actuate(expert, args[0], f"default_{predicate}_ranges")
         else:
             obj, target = args
             sites = scene.env.object_sites_dict

@@ -407,6 +407,13 @@ def test_the_expert_carries_moka_pots_by_the_handle_to_their_own_places_on_the_b
     assert _expert_outcome("libero_10", 8, 1) == "success"
 
 
+def test_the_expert_leaves_a_stove_that_starts_on_alone():
+    """libero_10 task 8's goal also asks for the stove on, and LIBERO starts its knob anywhere in the "on" range.
+    On the 13th start the knob's bar lies along the open fingers, which came down on its ends and stalled: the
+    expert turned a knob that needed no turning (13/30 starts succeeded; 30/30 leaving it alone)."""
+    assert _expert_outcome("libero_10", 8, 12) == "success"
+
+
 def test_the_expert_lowers_a_bowl_into_a_bottom_drawer_clear_of_the_drawer_above():
     """libero_10 task 3 (the bowl into the open bottom drawer, then shut it), third start: the middle drawer's
     front hangs over the back of the bottom drawer's region; lowered onto the region's middle, the bowl landed
