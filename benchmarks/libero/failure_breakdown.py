@@ -21,7 +21,10 @@ LIBERO policies do at inference: the breakdowns side by side say whether soft co
 
 `--swap-instruction` checks language grounding: the policy is told another task's sentence, one that names another
 object of the same scene, and each episode records which object it picked up (the one lifted highest, if any rose
-`LIFT_M`): the named one, the task's own, another one, or nothing. A policy that reads the sentence follows it.
+`LIFT_M`): the named one, the task's own, another one, or nothing; and whether the named task's goal was met at some
+step, or the task's own (judged by LIBERO's predicates; libero_goal's tasks share one scene, so there every swapped
+task's goal, a drawer opened or the stove turned on as well as an object moved, can be judged). A policy that reads
+the sentence follows it.
 
 The episodes are the ones `lerobot-eval --eval.batch_size=1 --seed=<seed>` runs (episode i: seed + i, fixed
 start i), through the same `rollout`, environment and processors, split over `--workers` processes. Each episode
@@ -63,6 +66,7 @@ class Trace:
     gripper_commands: list[float]
     heights: list[dict[str, float]] = field(default_factory=list)  # every movable object's
     conditions_held: list[list[bool]] = field(default_factory=list)  # each goal condition's truth
+    named_goal_met: bool = False  # with a swapped instruction: the named task's goal held at some step
 
 
 @dataclass
@@ -74,6 +78,7 @@ class Episode:
     picked: str | None  # the object lifted highest, if any (`picked_object`)
     start: dict[str, list[float]]  # where the object and its target started
     conditions_held: list[bool]  # each goal condition's truth at the end
+    named_goal_met: bool | None = None  # with a swapped instruction: the named task's goal held at some step
 
 
 def outcome(trace: Trace, success: bool, pick_and_place: bool) -> str:
@@ -109,17 +114,23 @@ def picked_object(trace: Trace) -> str | None:
     return name if name is not None and rise[name] > LIFT_M else None
 
 
-def swapped_instruction(suite: str, task_id: int, scene_objects: set[str]) -> tuple[str, str]:
-    """The instruction of another task of the suite whose object to move is also in this task's scene, and that
-    object: the sentence to give the policy instead of its own."""
+def swapped_instruction(
+    suite: str, task_id: int, scene_objects: set[str], judgeable: set[str]
+) -> tuple[str, str, list[list[str]] | None]:
+    """The instruction of another task of the suite whose object to move is also in this task's scene, that
+    object, and that task's goal if every name in it is `judgeable` in this scene (else None): the sentence to give
+    the policy instead of its own, and what following it means."""
     from libero.libero import benchmark
     from libero.libero.envs.bddl_utils import robosuite_parse_problem
 
     tasks = benchmark.get_benchmark_dict()[suite]()
     for other in range(tasks.n_tasks):
-        named = robosuite_parse_problem(tasks.get_task_bddl_file_path(other))["obj_of_interest"][0]
+        problem = robosuite_parse_problem(tasks.get_task_bddl_file_path(other))
+        named = problem["obj_of_interest"][0]
         if other != task_id and named in scene_objects:
-            return tasks.get_task(other).language, named
+            goal = problem["goal_state"]
+            names = {name for _, *args in goal for name in args}
+            return tasks.get_task(other).language, named, goal if names <= judgeable else None
     raise SystemExit(f"no other task of {suite} names an object of task {task_id}'s scene")
 
 
@@ -171,11 +182,15 @@ def evaluate_task(
     original, movable = scene_env.parsed_problem["obj_of_interest"], set(scene_env.objects_dict)
     goal = scene_env.parsed_problem["goal_state"]
     pick_and_place = len(goal) == 1 and len(original) >= 2 and original[0] in scene_env.obj_body_id
-    grounding = {}
+    grounding, named_goal = {}, None
     if swap_instruction:
-        instruction, named = swapped_instruction(suite, task_id, movable - {original[0]})
+        instruction, named, named_goal = swapped_instruction(
+            suite, task_id, movable - {original[0]}, set(scene_env.object_states_dict)
+        )
         env.task_description = instruction  # what lerobot-eval's rollout gives the policy as `task`
         grounding = {"instruction": instruction, "named_object": named, "task_object": original[0]}
+        if named_goal is not None:
+            grounding["named_goal"] = [" ".join(condition) for condition in named_goal]
     episodes_kept = []
     for episode in range(first_episode, first_episode + episodes):
         trace = Trace([], [], [], [])
@@ -188,6 +203,8 @@ def evaluate_task(
             trace.target.append(state[1])
             trace.heights.append({name: float(scene.body_pos(name)[2]) for name in movable})
             trace.conditions_held.append([bool(scene.env._eval_predicate(condition)) for condition in goal])
+            if named_goal is not None:
+                trace.named_goal_met |= all(scene.env._eval_predicate(condition) for condition in named_goal)
 
         def act(action: torch.Tensor, trace=trace) -> torch.Tensor:
             """The postprocessor, then the gripper command recorded (and snapped to ±1 if asked)."""
@@ -218,6 +235,7 @@ def evaluate_task(
                 picked_object(trace),
                 start,
                 trace.conditions_held[-1],
+                trace.named_goal_met if named_goal is not None else None,
             )
         )
     vec.close()
@@ -243,6 +261,7 @@ def task_result(task: str, grounding: dict, conditions: list[str], episodes: lis
             condition: sum(e.conditions_held[i] for e in episodes) for i, condition in enumerate(conditions)
         },
         "per_episode_conditions_held": [e.conditions_held for e in episodes],
+        "per_episode_named_goal_met": [e.named_goal_met for e in episodes],
     }
     if grounding:
         which = {
@@ -251,12 +270,19 @@ def task_result(task: str, grounding: dict, conditions: list[str], episodes: lis
         }
         choices = [which.get(name, "another object") if name else "nothing" for name in picked]
         result["language_grounding"] = {**grounding, "picked": dict(Counter(choices))}
+        if "named_goal" in grounding:
+            result["language_grounding"]["goal_met"] = {
+                "the named task's": sum(bool(e.named_goal_met) for e in episodes),
+                "the task's own": outcomes.count(SUCCESS),
+            }
     return result
 
 
 def merged(parts: list[dict]) -> dict:
     """One task's result from the results of consecutive runs of its episodes, in episode order."""
-    grounding = {k: v for k, v in parts[0].get("language_grounding", {}).items() if k != "picked"}
+    grounding = {
+        k: v for k, v in parts[0].get("language_grounding", {}).items() if k not in ("picked", "goal_met")
+    }
     episodes = [
         Episode(*fields)
         for part in parts
@@ -266,6 +292,7 @@ def merged(parts: list[dict]) -> dict:
             part["per_episode_picked"],
             part["per_episode_start"],
             part["per_episode_conditions_held"],
+            part["per_episode_named_goal_met"],
             strict=True,
         )
     ]

@@ -92,6 +92,20 @@ def test_results_of_consecutive_runs_merge_in_episode_order():
     assert failure_breakdown.merged([first, second]) == whole
     assert whole["success_rate"] == 0.6667 and whole["soft_gripper_share"] == 0.25
     assert whole["goal_conditions_held_at_end"] == {"in soup basket": 2, "in cheese basket": 3}
+    # Told another task's sentence: how often each task's goal was met merges too.
+    grounding = {"instruction": "i", "named_object": "cheese", "task_object": "soup", "named_goal": ["g"]}
+    swapped = [
+        Episode("success", 0.0, "soup", START, [True, True], False),
+        Episode("0 of 2 goal conditions held at the end", 0.0, "cheese", START, [False, False], True),
+        Episode("0 of 2 goal conditions held at the end", 0.0, "cheese", START, [False, False], True),
+    ]
+    parts = [
+        failure_breakdown.task_result("t", grounding, conditions, run) for run in (swapped[:2], swapped[2:])
+    ]
+    merged = failure_breakdown.merged(parts)
+    assert merged == failure_breakdown.task_result("t", grounding, conditions, swapped)
+    assert merged["language_grounding"]["goal_met"] == {"the named task's": 2, "the task's own": 1}
+    assert merged["language_grounding"]["picked"] == {"the task's own object": 1, "the named object": 2}
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +160,8 @@ def test_an_untrained_checkpoint_on_a_short_lerobot_eval_rollout(untrained_check
         )
         assert grounding["named_object"].split("_")[0] in grounding["instruction"].replace(" ", "_")
         assert sum(grounding["picked"].values()) == 1
+        assert grounding["named_goal"] == [f"in {grounding['named_object']} basket_1_contain_region"]
+        assert grounding["goal_met"] == {"the named task's": 0, "the task's own": 0}
     (only,) = result["per_episode"]
     assert only in {"never reached the object", "missed the grasp"}
     assert 0.0 <= result["soft_gripper_share"] <= 1.0
@@ -161,6 +177,25 @@ def test_a_task_of_two_objects_says_how_many_goal_conditions_held(untrained_chec
     assert result["per_episode"] == ["0 of 2 goal conditions held at the end"]
     assert list(result["goal_conditions_held_at_end"].values()) == [0, 0]
     assert all(condition.startswith("in ") for condition in result["goal_conditions_held_at_end"])
+
+
+def test_a_swapped_libero_goal_instruction_is_judged_by_the_named_tasks_goal(untrained_checkpoint):
+    """libero_goal's tasks share one scene, so told another task's sentence, an episode is judged by that task's
+    goal too (here the first task, opening a drawer, told to put the bowl on the stove), over workers as well."""
+    result = failure_breakdown.evaluate_tasks(
+        untrained_checkpoint,
+        "libero_goal",
+        [0],
+        episodes=2,
+        workers=2,
+        swap_instruction=True,
+        episode_length=1,
+    )[0]
+    grounding = result["language_grounding"]
+    assert grounding["named_goal"] == ["on akita_black_bowl_1 flat_stove_1_cook_region"]
+    assert grounding["instruction"] == "put the bowl on the stove"
+    assert grounding["goal_met"] == {"the named task's": 0, "the task's own": 0}
+    assert result["per_episode_named_goal_met"] == [False, False]
 
 
 def test_episodes_split_over_workers_start_where_lerobot_eval_starts_them(untrained_checkpoint):
