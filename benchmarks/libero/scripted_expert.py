@@ -541,11 +541,15 @@ def place(
     drop: float = 0.02,
     fit_axis: np.ndarray | None = None,
     by_footprint: bool = False,
+    onto_open_surface: bool = False,
 ) -> Skill:
     """Carry the held object so that its body origin (`by_footprint`: its footprint's centre) is over
     `target_xy`, lower it until its bottom is `drop` above `surface_z`, release and back off. For a tight fit (two
     cans in a basket) the fingers' closing axis is first turned to `fit_axis`, along which there is room for them,
-    and the object brought to rest over the target before it is lowered: the carry's momentum takes it ~2 cm on."""
+    and the object brought to rest over the target before it is lowered: the carry's momentum takes it ~2 cm on.
+    `onto_open_surface`: nothing there holds the object as it was carried, so it is aimed where it lands turned
+    upright (`Scene.landing_shift`); in a container, walls and contents keep a tilted can leaning where it is let
+    go (aimed by its upright landing, a can in a two-can basket missed its slot)."""
     scene = expert.scene
     if fit_axis is not None:
         yield from expert.move(scene.eef_pos(), yaw=expert.grasp_yaw(fit_axis), tol=0.02)
@@ -555,7 +559,8 @@ def place(
         hangs below the hand."""
         shape = scene.shape(name)
         held_xy = shape.center if by_footprint else scene.body_pos(name)[:2]
-        held_xy = held_xy + scene.landing_shift(name)
+        if onto_open_surface:
+            held_xy = held_xy + scene.landing_shift(name)
         return np.asarray(target_xy) + (scene.eef_pos()[:2] - held_xy), scene.eef_pos()[2] - shape.bottom
 
     goal_xy, bottom_below_grip = hanging()
@@ -969,7 +974,15 @@ def _place(expert: Expert, obj: str, predicate: str, target: str, slot: int, slo
         # Into a slot, centred by its footprint: a book's body origin lies 1.4 cm from its middle along its
         # length, and centred by it, the book caught on the end of the caddy's slot.
         by_footprint = fit_axis is not None
-    yield from place(expert, obj, xy, surface, fit_axis=fit_axis, by_footprint=by_footprint)
+    yield from place(
+        expert,
+        obj,
+        xy,
+        surface,
+        fit_axis=fit_axis,
+        by_footprint=by_footprint,
+        onto_open_surface=predicate == "on",
+    )
 
 
 def _lengthwise(scene: Scene, obj: str, region: str) -> np.ndarray | None:
