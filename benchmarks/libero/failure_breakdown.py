@@ -202,9 +202,9 @@ def evaluate_task(
             trace.object.append(state[0])
             trace.target.append(state[1])
             trace.heights.append({name: float(scene.body_pos(name)[2]) for name in movable})
-            trace.conditions_held.append([bool(scene.env._eval_predicate(condition)) for condition in goal])
+            trace.conditions_held.append([scene.holds(condition) for condition in goal])
             if named_goal is not None:
-                trace.named_goal_met |= all(scene.env._eval_predicate(condition) for condition in named_goal)
+                trace.named_goal_met |= all(scene.holds(condition) for condition in named_goal)
 
         def act(action: torch.Tensor, trace=trace) -> torch.Tensor:
             """The postprocessor, then the gripper command recorded (and snapped to ±1 if asked)."""
