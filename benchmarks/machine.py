@@ -268,9 +268,14 @@ def last_checkpoint(train_dir: Path) -> Path:
     return train_dir / "checkpoints" / "last" / "pretrained_model"
 
 
-def trained_steps(train_dir: Path) -> int:
-    state = last_checkpoint(train_dir).parent / "training_state" / "training_step.json"
+def checkpoint_step(pretrained_model: Path) -> int:
+    """The training step a `pretrained_model` folder was saved at (0 when it was not saved by `lerobot-train`)."""
+    state = pretrained_model.parent / "training_state" / "training_step.json"
     return json.loads(state.read_text())["step"] if state.exists() else 0
+
+
+def trained_steps(train_dir: Path) -> int:
+    return checkpoint_step(last_checkpoint(train_dir))
 
 
 def train_or_resume(

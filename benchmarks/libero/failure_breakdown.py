@@ -364,6 +364,7 @@ def main() -> None:
         args.output,
         {
             "checkpoint": str(args.checkpoint),
+            "train_step": machine.checkpoint_step(args.checkpoint),  # `last` moves on as training goes on
             "suite": args.suite,
             "seed": EVAL_SEED,
             "binarize_gripper": args.binarize_gripper,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,6 +53,7 @@ class ReportFiles:
     results: Path | None = None  # default: RESULTS, or <suite>_tasks<ids>.json next to it for a check
     mdx: Path = REPO / "docs" / "source" / "my_policy.mdx"
     checks_doc: Path = REPO / "benchmarks" / "README.md"  # the table of one-task checks
+    grounding_dir: Path = RESULTS.parent  # `make libero-grounding`'s libero_grounding_<suite>*.json
 
 
 def _shown(path: Path) -> str:
@@ -69,15 +71,45 @@ def checkpoint_name(suites: Iterable[str]) -> str:
     return "my_policy_libero_" + "_".join(suite.removeprefix("libero_") for suite in suites)
 
 
-def collect(run: LiberoRun, demos_report: Path) -> dict:
-    """One checkpoint's results, from its train config and each suite's `eval_info.json`."""
+def language_grounding(run: LiberoRun, suite: str, grounding_dir: Path) -> dict | None:
+    """The swapped-instruction check (`make libero-grounding`) of the run's last checkpoint on `suite`, summed
+    over the tasks it could swap; None when no such check was run on that checkpoint (one of an earlier step of
+    the same run does not count)."""
+    for path in sorted(grounding_dir.glob(f"libero_grounding_{suite}*.json")):
+        check = json.loads(path.read_text())
+        if not (
+            check["suite"] == suite
+            and check["swap_instruction"]
+            and check.get("train_step") == machine.trained_steps(run.train_dir)
+            and Path(check["checkpoint"]).resolve().is_relative_to(run.train_dir.resolve())
+        ):
+            continue
+        swapped = [task for task in check["tasks"].values() if "language_grounding" in task]
+        summary = {
+            "tasks": len(swapped),
+            "n_episodes": sum(task["episodes"] for task in swapped),
+            "picked": dict(sum((Counter(t["language_grounding"]["picked"]) for t in swapped), Counter())),
+        }
+        judged = [task for task in swapped if "goal_met" in task["language_grounding"]]
+        if judged:  # where every name in the named task's goal is in the scene (e.g. libero_goal's one scene)
+            summary["goal_met"] = {
+                "n_episodes": sum(task["episodes"] for task in judged),
+                **sum((Counter(t["language_grounding"]["goal_met"]) for t in judged), Counter()),
+            }
+        return summary | {"seed": check["seed"], "results": _shown(path)}
+    return None
+
+
+def collect(run: LiberoRun, files: ReportFiles) -> dict:
+    """One checkpoint's results, from its train config, each suite's `eval_info.json` and, where it was run,
+    each suite's language-grounding check."""
     from lerobot.configs.train import TrainPipelineConfig
     from lerobot.policies.my_policy import MyPolicy
 
     out = run.out
     cfg = TrainPipelineConfig.from_pretrained(machine.last_checkpoint(run.train_dir))
     policy = MyPolicy.from_pretrained(machine.last_checkpoint(run.train_dir))
-    demos = json.loads(demos_report.read_text())
+    demos = json.loads(files.demos_report.read_text())
     launch = train_launch(out)
     suites, eval_wall = {}, 0.0
     for suite in run.suites:
@@ -105,6 +137,8 @@ def collect(run: LiberoRun, demos_report: Path) -> dict:
                 "n_episodes": overall["n_episodes"],
             }
             eval_wall += json.loads((held_out / "done.json").read_text())["wall_s"]
+        if grounding := language_grounding(run, suite, files.grounding_dir):
+            suites[suite]["language_grounding"] = grounding
     kept = {
         suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
         for suite in run.suites
@@ -210,6 +244,29 @@ def results_table(results: dict) -> str:
     )
 
 
+def grounding_text(suites: dict) -> str:
+    """What the policy did when told another task's sentence, per suite where that was checked ("" if nowhere)."""
+    lines = []
+    for name, suite in suites.items():
+        if not (check := suite.get("language_grounding")):
+            continue
+        picked = sorted(check["picked"].items(), key=lambda choice: -choice[1])
+        line = f"- {name}, {check['n_episodes']} episodes over {check['tasks']} tasks: picked " + ", ".join(
+            f"{what} in {n}" for what, n in picked
+        )
+        if goal := check.get("goal_met"):
+            named, own = goal.get("the named task's", 0), goal.get("the task's own", 0)
+            line += f"; the named task's goal met in {named} of {goal['n_episodes']}, the original task's in {own}"
+        lines.append(f"{line} (seed {check['seed']}, `{check['results']}`).")
+    if not lines:
+        return ""
+    return (
+        "Language grounding (`make libero-grounding`), on the suites' fixed starts: every episode of a task is told "
+        "the sentence of another task of the same scene, one that names another object; a policy that reads the "
+        "sentence picks the named object.\n\n" + "\n".join(lines)
+    )
+
+
 def check_table(results_dir: Path) -> str:
     """Every one-task check: the default recipe's (`<suite>_tasks<ids>.json`, `make libero-check`) and those with
     options changed (`libero_ablations/*.json`), each with its failure breakdowns where they were run (the same
@@ -294,6 +351,7 @@ def reproduce(results: dict) -> str:
 def model_card(results: dict) -> str:
     """The README of one checkpoint's Hub repository: its suites' results, provenance and how to reproduce them."""
     name = checkpoint_name(results["suites"])
+    grounding = f"{text}\n\n" if (text := grounding_text(results["suites"])) else ""
     per_task = "\n".join(
         f"| {suite} | {task} | {100 * rate:.0f} |"
         for suite, s in results["suites"].items()
@@ -322,7 +380,7 @@ lerobot-eval --policy.path=lerobot/{name} --env.type=libero --env.task={next(ite
 
 {provenance(results)}
 
-| Suite | Task | Success (%) |
+{grounding}| Suite | Task | Success (%) |
 |---|---|---|
 {per_task}
 
@@ -341,6 +399,7 @@ def mdx_section(published: dict) -> str:
     return "\n\n".join(
         [
             results_table(published),
+            *([grounding] if (grounding := grounding_text(published["suites"])) else []),
             *(
                 f"`{name}`: {provenance(results)}\n\n{reproduce(results)}"
                 for name, results in published["checkpoints"].items()
@@ -350,7 +409,7 @@ def mdx_section(published: dict) -> str:
 
 
 def report(run: LiberoRun, files: ReportFiles) -> None:
-    results = collect(run, files.demos_report)
+    results = collect(run, files)
     if run.tasks:  # a check on some tasks: its own JSON, not the suite table or the published checkpoint
         results["tasks"] = run.tasks
         path = files.results or RESULTS.with_name(

@@ -290,3 +290,70 @@ def test_suites_from_two_checkpoints_are_published_side_by_side():
     card = report_libero.model_card(goal_10)
     assert "# my_policy_libero_goal_10" in card and "--policy.path=lerobot/my_policy_libero_goal_10" in card
     assert "Checkpoint" not in card and "libero_object" not in card
+
+
+def _grounding_check(checkpoint: str, step: int, named_goal: bool) -> dict:
+    """`make libero-grounding`'s JSON (failure_breakdown --swap-instruction) for two tasks of libero_goal."""
+    grounding = {"instruction": "put the bowl on the stove", "named_object": "bowl", "task_object": "plate"}
+    if named_goal:
+        grounding["goal_met"] = {"the named task's": 3, "the task's own": 1}
+    task = {
+        "episodes": 10,
+        "language_grounding": grounding | {"picked": {"the named object": 6, "nothing": 4}},
+    }
+    return {
+        "checkpoint": checkpoint,
+        "train_step": step,
+        "suite": "libero_goal",
+        "seed": 1000,
+        "swap_instruction": True,
+        # the second task has no other task's sentence naming another object of its scene: no grounding
+        "tasks": {"0": task, "1": {"episodes": 10}, "2": task},
+    }
+
+
+def test_the_language_grounding_of_the_last_checkpoint_goes_into_the_results(tmp_path):
+    run = run_libero.LiberoRun(suites=["libero_goal"], out=tmp_path / "run")
+    step_dir = run.train_dir / "checkpoints" / "002000"
+    (step_dir / "training_state").mkdir(parents=True)
+    (step_dir / "training_state" / "training_step.json").write_text('{"step": 2000}')
+    (run.train_dir / "checkpoints" / "last").symlink_to("002000")
+    last = str(run.train_dir / "checkpoints" / "last" / "pretrained_model")
+    results = tmp_path / "results"
+    results.mkdir()
+
+    def grounding():
+        return report_libero.language_grounding(run, "libero_goal", results)
+
+    assert grounding() is None
+    # an earlier step of the same run, and another run's check, are not this checkpoint's
+    (results / "libero_grounding_libero_goal.json").write_text(json.dumps(_grounding_check(last, 1500, True)))
+    other = str(tmp_path / "other" / "train" / "checkpoints" / "002000" / "pretrained_model")
+    (results / "libero_grounding_libero_goal_x.json").write_text(
+        json.dumps(_grounding_check(other, 2000, True))
+    )
+    assert grounding() is None
+
+    (results / "libero_grounding_libero_goal.json").write_text(json.dumps(_grounding_check(last, 2000, True)))
+    summary = grounding()
+    assert summary["tasks"] == 2 and summary["n_episodes"] == 20
+    assert summary["picked"] == {"the named object": 12, "nothing": 8}
+    assert summary["goal_met"] == {"n_episodes": 20, "the named task's": 6, "the task's own": 2}
+    (results / "libero_grounding_libero_goal.json").write_text(
+        json.dumps(_grounding_check(last, 2000, False))
+    )
+    assert "goal_met" not in grounding()  # not judged where the named task's goal is not in the scene
+
+    (results / "libero_grounding_libero_goal.json").write_text(json.dumps(_grounding_check(last, 2000, True)))
+    suites = {"libero_goal": RESULTS["suites"]["libero_object"] | {"language_grounding": grounding()}}
+    line = (
+        "- libero_goal, 20 episodes over 2 tasks: picked the named object in 12, nothing in 8; the named task's "
+        "goal met in 6 of 20, the original task's in 2 (seed 1000, "
+    )
+    text = report_libero.grounding_text(suites)
+    assert line in text
+    checkpoint = {**RESULTS, "suites": suites, "average": 0.92}
+    assert text in report_libero.model_card(checkpoint)
+    assert text in report_libero.mdx_section(report_libero.combine(None, checkpoint))
+    assert report_libero.grounding_text(RESULTS["suites"]) == ""
+    assert "Language grounding" not in report_libero.model_card(RESULTS)
