@@ -38,6 +38,7 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"environment_state_loss_weight": -1.0}, "`environment_state_loss_weight` must be >= 0"),
         ({"environment_state_token": True}, "only trains with `environment_state_loss_weight` > 0"),
         ({"temporal_ensemble_coeff": 0.01}, "set `n_action_steps=1`"),
+        ({"gripper_transition_weight": 0.5}, "`gripper_transition_weight` must be >= 1"),
     ],
 )
 def test_config_rejects_invalid_values(overrides, message):
@@ -354,6 +355,24 @@ def test_reduction_none_gives_one_loss_per_sample():
     torch.testing.assert_close(per_sample.mean(), mean)
     with pytest.raises(ValueError, match="reduction"):
         policy.forward(batch, reduction="sum")
+
+
+def test_chunks_that_open_or_close_the_gripper_weigh_more_in_the_loss():
+    """Sample 0 closes the gripper, sample 1 only in its padded steps, the others keep it as it is: only sample 0
+    is weighted, and the batch's mean loss is the weighted mean of the unweighted per-sample losses."""
+    batch = raw_batch(make_config(), batch_size=4)
+    batch[ACTION][..., -1] = -3.0
+    batch[ACTION][0, 4:, -1] = 3.0
+    batch[ACTION][1, 6:, -1] = 3.0
+    batch["action_is_pad"][1, 6:] = True
+    losses = {}
+    for weight in (1.0, 3.0):
+        policy, pre, _ = make_policy_and_processors(make_config(gripper_transition_weight=weight))
+        torch.manual_seed(0)
+        losses[weight] = policy.forward(pre(batch), reduction="none")[0]
+    weights = torch.tensor([3.0, 1.0, 1.0, 1.0])
+    torch.testing.assert_close(losses[3.0], losses[1.0] * weights / weights.mean())
+    torch.testing.assert_close(losses[3.0].mean(), (losses[1.0] * weights).sum() / weights.sum())
 
 
 def test_padded_actions_do_not_change_the_loss():

@@ -74,6 +74,11 @@ class MyPolicyConfig(PreTrainedConfig):
             learned so any power-of-two `num_inference_steps` up to it is consistent.
         shortcut_fraction: Fraction of each batch trained with the shortcut self-consistency target (the rest
             with plain flow matching).
+        gripper_transition_weight: Loss weight of the training samples whose action chunk opens or closes the
+            gripper (the last action dimension moves by more than one standard deviation within the chunk),
+            against 1 for the others; the batch loss is their weighted mean, so its scale does not change. A grasp
+            or a release is decided in a few steps that few chunks show (~15 % of a LIBERO demo's), and a policy
+            that gets it wrong misses the grasp or never lets go. 1: off.
         use_ema: Keep an exponential moving average of the weights (updated in `update()`, used at inference and
             saved with the checkpoint).
         ema_decay: Decay of that average (warmed up as min(decay, (1 + n) / (10 + n))).
@@ -134,6 +139,7 @@ class MyPolicyConfig(PreTrainedConfig):
     num_inference_steps: int = 4
     max_shortcut_steps: int = 8
     shortcut_fraction: float = 0.25
+    gripper_transition_weight: float = 1.0
 
     use_ema: bool = True
     ema_decay: float = 0.999
@@ -214,6 +220,10 @@ class MyPolicyConfig(PreTrainedConfig):
             )
         if not 0 <= self.shortcut_fraction < 1:
             raise ValueError(f"`shortcut_fraction` must be in [0, 1), got {self.shortcut_fraction}.")
+        if self.gripper_transition_weight < 1:
+            raise ValueError(
+                f"`gripper_transition_weight` must be >= 1 (1: off), got {self.gripper_transition_weight}."
+            )
         if self.environment_state_loss_weight < 0:
             raise ValueError(
                 f"`environment_state_loss_weight` must be >= 0, got {self.environment_state_loss_weight}."

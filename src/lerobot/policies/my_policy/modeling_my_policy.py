@@ -409,7 +409,7 @@ class MyPolicyModel(nn.Module):
     def compute_loss(self, batch: dict[str, Tensor], reduction: str = "mean") -> tuple[Tensor, dict]:
         """Flow-matching + shortcut loss; padded actions (`action_is_pad`) neither count nor are attended to.
         The squared error of the velocity, or with `prediction_type="sample"` the absolute error of the chunk
-        (squared for the shortcut samples).
+        (squared for the shortcut samples), weighted by `transition_weights`.
         With an environment-state head, plus `environment_state_loss_weight` times its error."""
         if reduction not in ("mean", "none"):
             raise ValueError(f"`reduction` must be 'mean' or 'none', got '{reduction}'.")
@@ -436,12 +436,25 @@ class MyPolicyModel(nn.Module):
         info = {"flow_loss": per_sample[n_shortcut:].mean().item()}
         if n_shortcut:
             info["shortcut_loss"] = per_sample[:n_shortcut].mean().item()
+        if self.config.gripper_transition_weight != 1:
+            per_sample = per_sample * self.transition_weights(actions, is_pad)
         if self.environment_state_head is not None:
             state_error = self.environment_state_error(batch, memory)
             info["environment_state_loss"] = state_error.mean().item()
             per_sample = per_sample + self.config.environment_state_loss_weight * state_error
         loss = per_sample if reduction == "none" else per_sample.mean()
         return loss, info
+
+    def transition_weights(self, actions: Tensor, is_pad: Tensor) -> Tensor:
+        """Per sample, `gripper_transition_weight` if its chunk opens or closes the gripper (the last action
+        dimension, normalized, spans more than 1 over the chunk's unpadded steps), else 1; scaled to average 1
+        over the batch, so the mean loss is the weighted mean."""
+        gripper = actions[..., -1]
+        span = gripper.masked_fill(is_pad, -math.inf).amax(dim=1) - gripper.masked_fill(
+            is_pad, math.inf
+        ).amin(dim=1)
+        weights = torch.where(span > 1, self.config.gripper_transition_weight, 1.0)
+        return weights / weights.mean()
 
     def environment_state_error(self, batch: dict[str, Tensor], memory: Tensor) -> Tensor:
         """Per sample, the mean squared error (normalized units) of the environment state predicted from the
