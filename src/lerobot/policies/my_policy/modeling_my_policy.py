@@ -450,10 +450,9 @@ class MyPolicyModel(nn.Module):
         dimension, normalized, spans more than 1 over the chunk's unpadded steps), else 1; scaled to average 1
         over the batch, so the mean loss is the weighted mean."""
         gripper = actions[..., -1]
-        span = gripper.masked_fill(is_pad, -math.inf).amax(dim=1) - gripper.masked_fill(
-            is_pad, math.inf
-        ).amin(dim=1)
-        weights = torch.where(span > 1, self.config.gripper_transition_weight, 1.0)
+        highest = gripper.masked_fill(is_pad, -math.inf).amax(dim=1)
+        lowest = gripper.masked_fill(is_pad, math.inf).amin(dim=1)
+        weights = torch.where(highest - lowest > 1, self.config.gripper_transition_weight, 1.0)
         return weights / weights.mean()
 
     def environment_state_error(self, batch: dict[str, Tensor], memory: Tensor) -> Tensor:
