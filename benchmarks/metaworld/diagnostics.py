@@ -39,6 +39,13 @@ class Diagnostic:
         parser.add_argument("--output", type=Path, required=True)
         parser.add_argument(f"--{frames_option}", type=int, default=frames_default)
         args = parser.parse_args()
+        # A missing folder would otherwise reach `from_pretrained`, which reads the path as a Hub repo id.
+        if not (args.checkpoint / "config.json").is_file():
+            parser.error(
+                f"{args.checkpoint} is not a pretrained_model folder (no config.json): train it first"
+            )
+        if not (args.dataset_root / "meta" / "info.json").is_file():
+            parser.error(f"{args.dataset_root} is not a local LeRobotDataset (no meta/info.json)")
         return cls(args.checkpoint, args.dataset_root, args.seed, args.output), getattr(args, frames_option)
 
     def load_frames(self, n_frames: int) -> tuple:

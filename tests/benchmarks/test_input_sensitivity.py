@@ -40,3 +40,13 @@ def test_the_environment_state_token_counts_as_camera():
     groups = input_sensitivity.token_groups(policy)
     assert groups["camera"] == slice(0, policy.model.n_camera_tokens + 1)
     assert groups["state"] == slice(policy.model.n_camera_tokens + 1, policy.model.n_camera_tokens + 2)
+
+
+def test_a_checkpoint_folder_that_does_not_exist_is_named_not_looked_up_on_the_hub(
+    tmp_path, monkeypatch, capsys
+):
+    argv = ["input_sensitivity", str(tmp_path / "no_checkpoint"), "--dataset-root", str(tmp_path)]
+    monkeypatch.setattr("sys.argv", [*argv, "--output", str(tmp_path / "out.json")])
+    with pytest.raises(SystemExit):
+        input_sensitivity.main()
+    assert "no_checkpoint is not a pretrained_model folder" in capsys.readouterr().err
