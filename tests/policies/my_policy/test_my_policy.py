@@ -325,6 +325,33 @@ def test_cameras_through_one_backbone_pass_give_each_cameras_own_features():
         )
 
 
+@pytest.mark.parametrize(("per_sample", "n_positions"), [(False, 1), (True, 16)])
+def test_training_crops_are_windows_at_one_position_per_batch_or_per_image(per_sample, n_positions):
+    """Each training crop is a window of its image; `random_crop_per_sample` draws the window's position per image
+    (16 copies of one image land on 16 distinct positions of the 17x17 there are, for this seed)."""
+    config = make_config(
+        state=False,
+        use_language=False,
+        resize_shape=(32, 32),
+        crop_ratio=0.5,
+        random_crop_per_sample=per_sample,
+    )
+    policy, _, _ = make_policy_and_processors(config)
+    model = policy.model.train()
+    images = torch.rand(1, 3, 32, 32).expand(16, -1, -1, -1)
+    drawn = []  # what the backbone is given
+    model.backbones[0].register_forward_pre_hook(lambda _, args: drawn.append(args[0]))
+    torch.manual_seed(0)
+    model.encode_cameras({camera_keys(1)[0]: images})
+    windows = images[0].unfold(1, 16, 1).unfold(2, 16, 1)  # (C, 17, 17, 16, 16): every 16x16 window
+    positions = [
+        tuple((windows == c[:, None, None]).all(-1).all(-1).all(0).nonzero().squeeze(0).tolist())
+        for c in drawn[0]
+    ]
+    assert all(len(position) == 2 for position in positions), "a crop is not a window of its image"
+    assert len(set(positions)) == n_positions
+
+
 @pytest.mark.parametrize(
     ("backbone", "stages", "stride"), [("resnet18", 4, 32), ("resnet18", 3, 16), ("resnet50", 2, 8)]
 )

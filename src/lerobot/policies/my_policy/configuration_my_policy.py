@@ -50,6 +50,8 @@ class MyPolicyConfig(PreTrainedConfig):
             simulator's render size.
         crop_ratio: Random crop (training) / center crop (inference) of this fraction of `resize_shape`;
             1.0 disables cropping.
+        random_crop_per_sample: Draw the training crop's position for every image, as robomimic's crop
+            randomizer (Diffusion Policy's) and DrQ do, instead of once per camera and batch.
         text_encoder: "bytes" (default) embeds the task string byte by byte with a small learned transformer,
             so multi-task training works offline; any other value is a Hugging Face model name whose frozen
             encoder and tokenizer are loaded with `transformers` (needs `pip install 'lerobot[transformers-dep]'`
@@ -120,6 +122,7 @@ class MyPolicyConfig(PreTrainedConfig):
     use_separate_rgb_encoder_per_camera: bool = False
     resize_shape: tuple[int, int] = (128, 128)
     crop_ratio: float = 0.9
+    random_crop_per_sample: bool = False
 
     # Language.
     use_language: bool = True

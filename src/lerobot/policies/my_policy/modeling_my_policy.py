@@ -288,8 +288,13 @@ class MyPolicyModel(nn.Module):
 
     def encode_cameras(self, batch: dict[str, Tensor]) -> list[Tensor]:
         """Per camera, its tokens (B, n_patches, D): one per cell of the backbone's feature map."""
-        crop = self.random_crop if self.training else self.center_crop
-        images = [crop(self.resize(batch[key])) for key in self.camera_keys]  # one crop draw per camera
+        if not self.training:
+            crop = self.center_crop
+        elif self.config.random_crop_per_sample:
+            crop = self.random_crop_per_image
+        else:
+            crop = self.random_crop  # one position per camera and batch
+        images = [crop(self.resize(batch[key])) for key in self.camera_keys]
         if len(self.backbones) == 1 and self.config.use_group_norm:
             # One pass over all cameras gives each one's features (GroupNorm, unlike BatchNorm's batch
             # statistics, is per image) and is ~20% faster on a CPU than a pass per camera.
@@ -302,6 +307,18 @@ class MyPolicyModel(nn.Module):
             self.image_proj(features).flatten(2).transpose(1, 2) + self.image_pos[i]
             for i, features in enumerate(feature_maps)
         ]
+
+    def random_crop_per_image(self, images: Tensor) -> Tensor:
+        """A `crop_shape` window of each image (B, C, H, W) at a position drawn for that image."""
+        h, w = self.config.crop_shape
+        tops = torch.randint(images.shape[-2] - h + 1, (len(images),)).tolist()
+        lefts = torch.randint(images.shape[-1] - w + 1, (len(images),)).tolist()
+        return torch.stack(
+            [
+                image[:, top : top + h, left : left + w]
+                for image, top, left in zip(images, tops, lefts, strict=True)
+            ]
+        )
 
     def encode_text(self, token_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
         """Text tokens (B, L', D) and their mask (B, L'), True on real tokens, from token ids (B, L) and their mask.
