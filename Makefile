@@ -20,6 +20,9 @@ LIBERO_EXPERT_ATTEMPTS ?= 10
 LIBERO_SUITES ?= libero_object,libero_spatial
 LIBERO_STEPS ?= 4000
 LIBERO_BATCH ?= 16
+# lerobot-train keeps every checkpoint (138 MB each with the recipe): a save every 1000 steps holds ~8 GB over 60000
+# steps and loses at most ~10 min of training when a session stops the run.
+LIBERO_SAVE_FREQ ?= 1000
 LIBERO_EVAL_EPISODES ?= 10
 LIBERO_TASK ?= 0
 LIBERO_CHECK_STEPS ?= 3200
@@ -116,7 +119,7 @@ libero-expert: libero-setup  ## The expert's success per task, physics only (no 
 
 libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (LIBERO_STEPS, LIBERO_BATCH; resumes).
 	$(PY) -m benchmarks.libero.run_libero train $(LIBERO_RUN) --steps $(LIBERO_STEPS) \
-		--batch-size $(LIBERO_BATCH) $(LIBERO_POLICY)
+		--batch-size $(LIBERO_BATCH) --save-freq $(LIBERO_SAVE_FREQ) $(LIBERO_POLICY)
 
 libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (LIBERO_EVAL_EPISODES per task).
 	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_RUN) --episodes-per-task $(LIBERO_EVAL_EPISODES)

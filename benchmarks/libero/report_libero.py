@@ -285,7 +285,12 @@ def check_table(results_dir: Path) -> str:
             + [f"`{option}` at evaluation" for option in cell.get("eval_options", [])]
             + ([f"training seed {cell['seed']}"] if cell["seed"] != LiberoRun.seed else [])
             + [f"demos with action noise {n}" for n in cell.get("data", {}).get("action_noise", [])]
-            + (["demos to the plan's end"] if True in cell.get("data", {}).get("until_plan_ends", []) else [])
+            + (
+                # Several recordings to the plan's end exist (machines, expert versions): the row names its own.
+                [f"demos to the plan's end (expert {', '.join(c[:7] for c in generators(cell['data']))})"]
+                if True in cell.get("data", {}).get("until_plan_ends", [])
+                else []
+            )
             + (
                 [f"{demos} demos per task"]
                 if (demos := cell.get("data", {}).get("demos_per_task", DEMOS_PER_TASK)) != DEMOS_PER_TASK
@@ -314,13 +319,18 @@ def check_table(results_dir: Path) -> str:
     )
 
 
+def generators(data: dict) -> list[str]:
+    """The commits of the recorder that wrote a run's demos, over all its suites."""
+    return sorted({commit for commits in data["generator_commit"].values() for commit in commits})
+
+
 def provenance(results: dict) -> str:
     data = results["data"]
     return (
         f"Trained {results['train_steps']} steps, batch {results['batch_size']} "
         f"({results.get('train_processes', 1)} data-parallel processes), seed {results['seed']}, on "
         f"{data['demos_per_task']} scripted-expert demonstrations per task (`benchmarks/libero/record_demos.py`, "
-        f"generator commits {', '.join(sorted({c for cs in data['generator_commit'].values() for c in cs}))}); these are **not** the "
+        f"generator commits {', '.join(generators(data))}); these are **not** the "
         f"human demonstrations of `lerobot/libero`. Evaluated with `lerobot-eval --env.type=libero` on LIBERO's "
         f"fixed initial states, {EVAL_IMAGE_SIZE}x{EVAL_IMAGE_SIZE} cameras, seed {results['eval_seed']}. Hardware: {results['hardware']}; training took "
         f"{results['train_wall_s'] / 3600:.1f} h, evaluation {results['eval_wall_s'] / 3600:.1f} h "

@@ -150,7 +150,8 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     (tmp_path / "libero_ablations" / "x_action_noise.json").write_text(json.dumps(dart))
     more_demos = {**check, "data": {**RESULTS["data"], "demos_per_task": 100}, "average": 0.7}
     (tmp_path / "libero_ablations" / "y_demos100.json").write_text(json.dumps(more_demos))
-    released = {**check, "data": {**RESULTS["data"], "until_plan_ends": [True]}, "average": 0.8}
+    recording = {"generator_commit": {"libero_object": ["18e5d8b23dd6"]}, "until_plan_ends": [True]}
+    released = {**check, "data": {**RESULTS["data"], **recording}, "average": 0.8}
     (tmp_path / "libero_ablations" / "z_until_plan_ends.json").write_text(json.dumps(released))
 
     table = report_libero.check_table(tmp_path).splitlines()
@@ -168,7 +169,7 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     )
     assert "| libero_object 0 | demos with action noise 0.2 | 2000 × 16 |" in noisy_demos
     assert "| libero_object 0 | 100 demos per task | 2000 × 16 |" in more and "| 70% (50) |" in more
-    assert "| libero_object 0 | demos to the plan's end | 2000 × 16 |" in to_the_end
+    assert "| libero_object 0 | demos to the plan's end (expert 18e5d8b) | 2000 × 16 |" in to_the_end
 
 
 def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
