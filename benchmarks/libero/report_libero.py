@@ -286,8 +286,11 @@ def check_table(results_dir: Path) -> str:
             + ([f"training seed {cell['seed']}"] if cell["seed"] != LiberoRun.seed else [])
             + [f"demos with action noise {n}" for n in cell.get("data", {}).get("action_noise", [])]
             + (
-                # Several recordings to the plan's end exist (machines, expert versions): the row names its own.
-                [f"demos to the plan's end (expert {', '.join(c[:7] for c in generators(cell['data']))})"]
+                # Several recordings to the plan's end exist (machines, expert versions): the row names its own
+                # by the commits the recorder ran at.
+                [
+                    f"demos to the plan's end (recorded at {', '.join(c[:7] for c in generators(cell['data']))})"
+                ]
                 if True in cell.get("data", {}).get("until_plan_ends", [])
                 else []
             )

@@ -169,7 +169,7 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     )
     assert "| libero_object 0 | demos with action noise 0.2 | 2000 × 16 |" in noisy_demos
     assert "| libero_object 0 | 100 demos per task | 2000 × 16 |" in more and "| 70% (50) |" in more
-    assert "| libero_object 0 | demos to the plan's end (expert 18e5d8b) | 2000 × 16 |" in to_the_end
+    assert "| libero_object 0 | demos to the plan's end (recorded at 18e5d8b) | 2000 × 16 |" in to_the_end
 
 
 def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
