@@ -112,6 +112,10 @@ def run_task(job: TaskShard) -> None:
     suite_name, task_id, shard, shards, demos = job.suite_name, job.task_id, job.shard, job.shards, job.demos
     seed, max_attempts, image_size = job.seed, job.max_attempts, job.image_size
     torch.set_num_threads(1)  # workers share the cores; threaded small tensor ops only oversubscribe them
+    if shards > 1:
+        # Likewise Mesa's llvmpipe, which rasterizes the cameras on one thread per core by default: with two
+        # workers on 2 cores, one thread each renders the same pixels ~7 % faster (AMD EPYC, 154 vs 165 ms/step).
+        os.environ.setdefault("LP_NUM_THREADS", "1")
     task_dir = job.staging / f"task_{task_id:02d}"
     task_dir.mkdir(parents=True, exist_ok=True)
     log_path = task_dir / f"attempts-{shard}.jsonl"
