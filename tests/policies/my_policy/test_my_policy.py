@@ -59,6 +59,35 @@ def test_backbone_trains_in_its_own_parameter_group():
     assert not {id(p) for p in policy.ema.parameters()} & trainable, "EMA weights must not be optimized"
 
 
+def test_fused_optimizer_step_is_the_plain_adamw_step():
+    """The preset steps with PyTorch's fused AdamW kernel, and lands where the unfused AdamW lands."""
+    config = make_config(n_cameras=2)
+    policy, pre, _ = make_policy_and_processors(config)
+    policy.forward(pre(raw_batch(config, batch_size=2, seed=1)))[0].backward()
+    groups = policy.get_optim_params()
+    before = [p.detach().clone() for group in groups for p in group["params"]]
+    unfused = [
+        {**group, "params": [p.detach().clone().requires_grad_() for p in group["params"]], "fused": False}
+        for group in groups
+    ]
+    for group, copy in zip(groups, unfused, strict=True):
+        for param, twin in zip(group["params"], copy["params"], strict=True):
+            twin.grad = param.grad
+    fused = config.get_optimizer_preset().build(groups)
+    plain = config.get_optimizer_preset().build(unfused)
+    assert all(group["fused"] for group in fused.param_groups)
+    for _ in range(3):
+        fused.step()
+        plain.step()
+    moved = [p for group in fused.param_groups for p in group["params"]]
+    expected = [p for group in plain.param_groups for p in group["params"]]
+    assert any(not torch.equal(p, b) for p, b in zip(moved, before, strict=True)), (
+        "the step should move weights"
+    )
+    for param, twin in zip(moved, expected, strict=True):
+        torch.testing.assert_close(param, twin, rtol=1e-5, atol=1e-6)
+
+
 def test_ema_warms_up_then_averages_with_its_decay():
     """The first update copies the weights; then decay = min(ema_decay, (1 + n) / (10 + n))."""
     config = make_config(ema_decay=0.2)

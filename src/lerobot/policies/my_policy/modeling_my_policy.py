@@ -102,12 +102,21 @@ class MyPolicy(PreTrainedPolicy):
             self.ema.update_parameters(self.model)
 
     def get_optim_params(self) -> list[dict]:  # type: ignore[override]  # parameter groups, like ACT
+        """The backbones in a group with their own learning rate, both groups on the optimizer's fused kernel.
+
+        On CPU, PyTorch's AdamW otherwise updates the ~170 weight tensors one by one, several times slower than its
+        fused kernel, which makes the same update to float rounding. `fused` is a per-group option of torch.optim;
+        LeRobot's AdamW preset does not expose it.
+        """
         backbone: list[nn.Parameter] = []
         rest: list[nn.Parameter] = []
         for name, param in self.model.named_parameters():
             if param.requires_grad:
                 (backbone if name.startswith("backbones.") else rest).append(param)
-        return [{"params": rest}, {"params": backbone, "lr": self.config.optimizer_lr_backbone}]
+        return [
+            {"params": rest, "fused": True},
+            {"params": backbone, "lr": self.config.optimizer_lr_backbone, "fused": True},
+        ]
 
     def reset(self) -> None:
         self._action_queue: deque[Tensor] = deque([], maxlen=self.config.n_action_steps)
