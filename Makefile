@@ -24,6 +24,10 @@ LIBERO_BATCH ?= 16
 # steps and loses at most ~10 min of training when a session stops the run.
 LIBERO_SAVE_FREQ ?= 1000
 LIBERO_EVAL_EPISODES ?= 10
+# LIBERO_CHECKPOINT_STEP=6000: libero-eval evaluates that earlier checkpoint of the run (into eval_step006000/), a
+# point of the learning curve the report lists; empty: the last checkpoint.
+LIBERO_CHECKPOINT_STEP ?=
+LIBERO_EVAL_CHECKPOINT = $(if $(LIBERO_CHECKPOINT_STEP),--checkpoint-step $(LIBERO_CHECKPOINT_STEP))
 LIBERO_TASK ?= 0
 LIBERO_CHECK_STEPS ?= 3200
 # The LIBERO recipe (policy options of every LIBERO training run): 96x96 camera input and three ResNet stages match
@@ -121,8 +125,9 @@ libero-train: libero-setup  ## lerobot-train my_policy on LIBERO_SUITES' demos (
 	$(PY) -m benchmarks.libero.run_libero train $(LIBERO_RUN) --steps $(LIBERO_STEPS) \
 		--batch-size $(LIBERO_BATCH) --save-freq $(LIBERO_SAVE_FREQ) $(LIBERO_POLICY)
 
-libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (LIBERO_EVAL_EPISODES per task).
-	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_RUN) --episodes-per-task $(LIBERO_EVAL_EPISODES)
+libero-eval: libero-setup  ## lerobot-eval the LIBERO checkpoint on each of LIBERO_SUITES (LIBERO_EVAL_EPISODES per task; LIBERO_CHECKPOINT_STEP).
+	$(PY) -m benchmarks.libero.run_libero eval $(LIBERO_RUN) --episodes-per-task $(LIBERO_EVAL_EPISODES) \
+		$(LIBERO_EVAL_CHECKPOINT)
 
 libero-eval-held-out: libero-setup  ## The same checkpoint on starts LIBERO samples from seeds no demo used (LIBERO_EVAL_EPISODES per task).
 	$(PY) -m benchmarks.libero.run_libero eval --held-out-layouts $(LIBERO_RUN) --episodes-per-task $(LIBERO_EVAL_EPISODES)

@@ -100,6 +100,27 @@ def language_grounding(run: LiberoRun, suite: str, grounding_dir: Path) -> dict 
     return None
 
 
+def learning_curve(run: LiberoRun, suite: str) -> list[dict]:
+    """The suite's success at the run's earlier checkpoints, by step (`make libero-eval LIBERO_CHECKPOINT_STEP=`),
+    evaluated like the last one (same options, fixed starts): how far from converged the last checkpoint is. The
+    last checkpoint's own evaluation is not among them."""
+    points = []
+    for folder in sorted((run.train_dir / "checkpoints").glob("[0-9]*")):
+        step = machine.checkpoint_step(folder / "pretrained_model")
+        evaluated = eval_dir(replace(run, checkpoint_step=step), suite)
+        if step == machine.trained_steps(run.train_dir) or not (evaluated / "done.json").exists():
+            continue
+        overall = json.loads((evaluated / "eval_info.json").read_text())["overall"]
+        points.append(
+            {
+                "step": step,
+                "success_rate": round(overall["pc_success"] / 100, 4),
+                "n_episodes": overall["n_episodes"],
+            }
+        )
+    return points
+
+
 def collect(run: LiberoRun, files: ReportFiles) -> dict:
     """One checkpoint's results, from its train config, each suite's `eval_info.json` and, where it was run,
     each suite's language-grounding check."""
@@ -139,6 +160,9 @@ def collect(run: LiberoRun, files: ReportFiles) -> dict:
             eval_wall += json.loads((held_out / "done.json").read_text())["wall_s"]
         if grounding := language_grounding(run, suite, files.grounding_dir):
             suites[suite]["language_grounding"] = grounding
+        if curve := learning_curve(run, suite):
+            last = {key: suites[suite][key] for key in ("success_rate", "n_episodes")}
+            suites[suite]["learning_curve"] = [*curve, {"step": machine.trained_steps(run.train_dir), **last}]
     kept = {
         suite: sorted({task["demos_kept"] for task in demos["suites"][suite].values()})
         for suite in run.suites
@@ -267,6 +291,25 @@ def grounding_text(suites: dict) -> str:
     )
 
 
+def learning_curve_text(suites: dict) -> str:
+    """Each suite's success at the checkpoints of its run that were evaluated ("" where only the last was)."""
+    lines = [
+        f"- {name}: "
+        + ", ".join(
+            f"{point['step']} steps {100 * point['success_rate']:.0f}% ({point['n_episodes']})"
+            for point in suite["learning_curve"]
+        )
+        for name, suite in suites.items()
+        if suite.get("learning_curve")
+    ]
+    if not lines:
+        return ""
+    return (
+        "Success at earlier checkpoints of the same run (`make libero-eval LIBERO_CHECKPOINT_STEP=<step>`; fixed "
+        "starts, same seed; episodes in brackets):\n\n" + "\n".join(lines)
+    )
+
+
 def check_table(results_dir: Path) -> str:
     """Every one-task check: the default recipe's (`<suite>_tasks<ids>.json`, `make libero-check`) and those with
     options changed (`libero_ablations/*.json`), each with its failure breakdowns where they were run (the same
@@ -365,6 +408,7 @@ def model_card(results: dict) -> str:
     """The README of one checkpoint's Hub repository: its suites' results, provenance and how to reproduce them."""
     name = checkpoint_name(results["suites"])
     grounding = f"{text}\n\n" if (text := grounding_text(results["suites"])) else ""
+    curve = f"{text}\n\n" if (text := learning_curve_text(results["suites"])) else ""
     per_task = "\n".join(
         f"| {suite} | {task} | {100 * rate:.0f} |"
         for suite, s in results["suites"].items()
@@ -393,7 +437,7 @@ lerobot-eval --policy.path=lerobot/{name} --env.type=libero --env.task={next(ite
 
 {provenance(results)}
 
-{grounding}| Suite | Task | Success (%) |
+{curve}{grounding}| Suite | Task | Success (%) |
 |---|---|---|
 {per_task}
 
@@ -412,6 +456,7 @@ def mdx_section(published: dict) -> str:
     return "\n\n".join(
         [
             results_table(published),
+            *([curve] if (curve := learning_curve_text(published["suites"])) else []),
             *([grounding] if (grounding := grounding_text(published["suites"])) else []),
             *(
                 f"`{name}`: {provenance(results)}\n\n{reproduce(results)}"

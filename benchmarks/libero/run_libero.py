@@ -58,6 +58,9 @@ class LiberoRun:
     eval_batch_size: int = 2  # parallel envs per task in lerobot-eval
     extra: list[str] = field(default_factory=list)  # passed on to lerobot-train / lerobot-eval
     held_out_layouts: bool = False  # evaluate on sampled starts no demonstration had, not the fixed ones
+    checkpoint_step: int | None = (
+        None  # evaluate this earlier checkpoint, not the last: a learning-curve point
+    )
     data: Path = DATA  # the suites' datasets are its sub-folders (record_demos.py's --root)
 
     def __post_init__(self):
@@ -69,6 +72,21 @@ class LiberoRun:
     @property
     def train_dir(self) -> Path:
         return self.out / "train"
+
+    def checkpoint(self) -> Path:
+        """The `pretrained_model` folder to evaluate: the last checkpoint's, or that of `checkpoint_step`."""
+        if self.checkpoint_step is None:
+            return machine.last_checkpoint(self.train_dir)
+        saved = {
+            machine.checkpoint_step(folder / "pretrained_model"): folder / "pretrained_model"
+            for folder in (self.train_dir / "checkpoints").glob("[0-9]*")
+        }
+        if self.checkpoint_step not in saved:
+            raise SystemExit(
+                f"no checkpoint of step {self.checkpoint_step} under {self.train_dir / 'checkpoints'}; "
+                f"saved: {sorted(saved) or 'none'}"
+            )
+        return saved[self.checkpoint_step]
 
 
 def merged_dataset(suites: list[str], data: Path = DATA) -> Path:
@@ -175,6 +193,8 @@ def evaluate(run: LiberoRun) -> None:
     out, step = run.out, machine.trained_steps(run.train_dir)
     if not step:
         raise SystemExit(f"no checkpoint under {run.train_dir}: run the `train` stage first")
+    checkpoint = run.checkpoint()
+    step = machine.checkpoint_step(checkpoint)
     for suite in run.suites:
         result = eval_dir(run, suite)
         wanted = {
@@ -195,7 +215,7 @@ def evaluate(run: LiberoRun) -> None:
             *(["--env.init_states=false"] if run.held_out_layouts else []),
         ]
         command = machine.lerobot_eval_command(
-            machine.last_checkpoint(run.train_dir),
+            checkpoint,
             env,
             run.episodes_per_task,
             run.eval_batch_size,
@@ -210,9 +230,11 @@ def evaluate(run: LiberoRun) -> None:
 
 def eval_dir(run: LiberoRun, suite: str) -> Path:
     """Where `lerobot-eval` writes a suite's evaluation: the fixed starts', or the held-out layouts'. Options
-    passed on to `lerobot-eval` (e.g. `--policy.n_action_steps=4`) name a folder of their own, so evaluating a
-    checkpoint with them never replaces its default evaluation."""
+    passed on to `lerobot-eval` (e.g. `--policy.n_action_steps=4`) and an earlier checkpoint (`eval_step006000`)
+    name a folder of their own, so evaluating a checkpoint with them never replaces its default evaluation."""
     name = "eval_held_out_layouts" if run.held_out_layouts else "eval"
+    if run.checkpoint_step is not None:
+        name += f"_step{run.checkpoint_step:06d}"
     options = [re.sub(r"[^\w.=,-]+", "_", option.removeprefix("--")) for option in run.extra]
     return run.out / "_".join([name, *options]) / suite
 
@@ -273,10 +295,17 @@ def main() -> None:
         action="store_true",
         help="eval: starts sampled by LIBERO's placement samplers from seeds no demonstration used",
     )
+    parser.add_argument(
+        "--checkpoint-step",
+        type=int,
+        help="eval: this earlier checkpoint of the run (e.g. 6000) instead of the last, a learning-curve point",
+    )
     args, extra = parser.parse_known_args()
     passed_on = {"train": ("--policy.",), "eval": EVAL_OPTIONS}[args.stage]
     if any(not option.startswith(passed_on) for option in extra):
         parser.error(f"the {args.stage} stage passes on only {passed_on} options, got {extra}")
+    if args.stage == "train" and args.checkpoint_step is not None:
+        parser.error("--checkpoint-step picks the checkpoint to evaluate; training resumes from the last one")
     {"train": train, "eval": evaluate}[args.stage](
         machine.settings_from_args(LiberoRun, parser, args, extra=extra)
     )

@@ -358,3 +358,62 @@ def test_the_language_grounding_of_the_last_checkpoint_goes_into_the_results(tmp
     assert text in report_libero.mdx_section(report_libero.combine(None, checkpoint))
     assert report_libero.grounding_text(RESULTS["suites"]) == ""
     assert "Language grounding" not in report_libero.model_card(RESULTS)
+
+
+def _saved_checkpoints(run: run_libero.LiberoRun, steps: list[int]) -> None:
+    """`lerobot-train`'s checkpoint folders for `steps`, `last` pointing at the latest."""
+    for step in steps:
+        state = run.train_dir / "checkpoints" / f"{step:06d}" / "training_state"
+        state.mkdir(parents=True)
+        (state / "training_step.json").write_text(json.dumps({"step": step}))
+    (run.train_dir / "checkpoints" / "last").symlink_to(f"{max(steps):06d}")
+
+
+def test_an_earlier_checkpoint_is_evaluated_into_its_own_folder(tmp_path, monkeypatch):
+    run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, checkpoint_step=1000)
+    _saved_checkpoints(run, [1000, 2000])
+    command, folder = _evaluated(run, monkeypatch)
+    assert f"--policy.path={run.train_dir / 'checkpoints' / '001000' / 'pretrained_model'}" in command
+    assert folder == tmp_path / "eval_step001000" / "libero_object"
+    held_out = replace(run, held_out_layouts=True)
+    assert run_libero.eval_dir(held_out, "libero_object").parent.name == "eval_held_out_layouts_step001000"
+    with pytest.raises(SystemExit, match=r"no checkpoint of step 1500 .*saved: \[1000, 2000\]"):
+        replace(run, checkpoint_step=1500).checkpoint()
+    last, _ = _evaluated(replace(run, checkpoint_step=None), monkeypatch)
+    assert f"--policy.path={run.train_dir / 'checkpoints' / 'last' / 'pretrained_model'}" in last
+
+
+def test_the_learning_curve_lists_the_evaluated_checkpoints_then_the_last(tmp_path):
+    run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path)
+    _saved_checkpoints(run, [1000, 2000, 3000])
+
+    def evaluated(step: int | None, pc_success: float, n_episodes: int) -> None:
+        folder = run_libero.eval_dir(replace(run, checkpoint_step=step), "libero_object")
+        folder.mkdir(parents=True)
+        overall = {"overall": {"pc_success": pc_success, "n_episodes": n_episodes}}
+        (folder / "eval_info.json").write_text(json.dumps(overall))
+        (folder / "done.json").write_text("{}")
+
+    assert report_libero.learning_curve(run, "libero_object") == []
+    evaluated(1000, 30.0, 10)
+    evaluated(
+        3000, 92.0, 100
+    )  # the last checkpoint: not an earlier point (the report adds its own evaluation)
+    # an evaluation with other options is not a point of the curve, nor one that did not finish
+    replaced = replace(run, checkpoint_step=2000, extra=["--policy.n_action_steps=4"])
+    run_libero.eval_dir(replaced, "libero_object").mkdir(parents=True)
+    assert report_libero.learning_curve(run, "libero_object") == [
+        {"step": 1000, "success_rate": 0.3, "n_episodes": 10}
+    ]
+
+    curve = [
+        {"step": 1000, "success_rate": 0.3, "n_episodes": 10},
+        {"step": 5000, "success_rate": 0.92, "n_episodes": 100},
+    ]
+    suites = {"libero_object": RESULTS["suites"]["libero_object"] | {"learning_curve": curve}}
+    text = report_libero.learning_curve_text(suites)
+    assert "- libero_object: 1000 steps 30% (10), 5000 steps 92% (100)" in text
+    checkpoint = {**RESULTS, "suites": suites, "average": 0.92}
+    assert text in report_libero.model_card(checkpoint)
+    assert text in report_libero.mdx_section(report_libero.combine(None, checkpoint))
+    assert report_libero.learning_curve_text(RESULTS["suites"]) == ""
