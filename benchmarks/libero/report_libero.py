@@ -104,11 +104,10 @@ def learning_curve(run: LiberoRun, suite: str) -> list[dict]:
     """The suite's success at the run's earlier checkpoints, by step (`make libero-eval LIBERO_CHECKPOINT_STEP=`),
     evaluated like the last one (same options, fixed starts): how far from converged the last checkpoint is. The
     last checkpoint's own evaluation is not among them."""
-    points = []
-    for folder in sorted((run.train_dir / "checkpoints").glob("[0-9]*")):
-        step = machine.checkpoint_step(folder / "pretrained_model")
+    points, last = [], machine.trained_steps(run.train_dir)
+    for step in run.saved_checkpoints():
         evaluated = eval_dir(replace(run, checkpoint_step=step), suite)
-        if step == machine.trained_steps(run.train_dir) or not (evaluated / "done.json").exists():
+        if step == last or not (evaluated / "done.json").exists():
             continue
         overall = json.loads((evaluated / "eval_info.json").read_text())["overall"]
         points.append(

@@ -58,9 +58,8 @@ class LiberoRun:
     eval_batch_size: int = 2  # parallel envs per task in lerobot-eval
     extra: list[str] = field(default_factory=list)  # passed on to lerobot-train / lerobot-eval
     held_out_layouts: bool = False  # evaluate on sampled starts no demonstration had, not the fixed ones
-    checkpoint_step: int | None = (
-        None  # evaluate this earlier checkpoint, not the last: a learning-curve point
-    )
+    # evaluate this earlier checkpoint, not the last: a learning-curve point
+    checkpoint_step: int | None = None
     data: Path = DATA  # the suites' datasets are its sub-folders (record_demos.py's --root)
 
     def __post_init__(self):
@@ -73,14 +72,16 @@ class LiberoRun:
     def train_dir(self) -> Path:
         return self.out / "train"
 
+    def saved_checkpoints(self) -> dict[int, Path]:
+        """Every checkpoint `lerobot-train` saved in this run: its `pretrained_model` folder by training step."""
+        folders = sorted((self.train_dir / "checkpoints").glob("[0-9]*"))
+        return {machine.checkpoint_step(f / "pretrained_model"): f / "pretrained_model" for f in folders}
+
     def checkpoint(self) -> Path:
         """The `pretrained_model` folder to evaluate: the last checkpoint's, or that of `checkpoint_step`."""
         if self.checkpoint_step is None:
             return machine.last_checkpoint(self.train_dir)
-        saved = {
-            machine.checkpoint_step(folder / "pretrained_model"): folder / "pretrained_model"
-            for folder in (self.train_dir / "checkpoints").glob("[0-9]*")
-        }
+        saved = self.saved_checkpoints()
         if self.checkpoint_step not in saved:
             raise SystemExit(
                 f"no checkpoint of step {self.checkpoint_step} under {self.train_dir / 'checkpoints'}; "
@@ -190,10 +191,9 @@ def train(run: LiberoRun) -> None:
 
 
 def evaluate(run: LiberoRun) -> None:
-    out, step = run.out, machine.trained_steps(run.train_dir)
-    if not step:
+    if not machine.trained_steps(run.train_dir):
         raise SystemExit(f"no checkpoint under {run.train_dir}: run the `train` stage first")
-    checkpoint = run.checkpoint()
+    out, checkpoint = run.out, run.checkpoint()
     step = machine.checkpoint_step(checkpoint)
     for suite in run.suites:
         result = eval_dir(run, suite)
