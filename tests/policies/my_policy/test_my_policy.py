@@ -39,6 +39,7 @@ from lerobot.utils.constants import ACTION, OBS_STATE
         ({"environment_state_token": True}, "only trains with `environment_state_loss_weight` > 0"),
         ({"temporal_ensemble_coeff": 0.01}, "set `n_action_steps=1`"),
         ({"gripper_transition_weight": 0.5}, "`gripper_transition_weight` must be >= 1"),
+        ({"language_film": True, "use_language": False}, "set `use_language=True`"),
     ],
 )
 def test_config_rejects_invalid_values(overrides, message):
@@ -322,8 +323,14 @@ def test_forward_loss_is_finite(n_cameras, state, language):
     assert {"flow_loss", "shortcut_loss"} <= set(info)
 
 
-def test_gradients_reach_every_trainable_parameter():
-    config = make_config(n_cameras=2, use_separate_rgb_encoder_per_camera=True, shortcut_fraction=0.5)
+@pytest.mark.parametrize("language_film", [False, True])
+def test_gradients_reach_every_trainable_parameter(language_film):
+    config = make_config(
+        n_cameras=2,
+        use_separate_rgb_encoder_per_camera=True,
+        shortcut_fraction=0.5,
+        language_film=language_film,
+    )
     policy, pre, _ = make_policy_and_processors(config)
     loss, _ = policy.forward(pre(raw_batch(config, batch_size=4)))
     loss.backward()
@@ -499,8 +506,9 @@ def test_predict_action_chunk_shape():
     assert chunk.shape == (2, config.horizon, ACTION_DIM)
 
 
-def test_save_and_load_give_identical_actions(tmp_path):
-    config = make_config()
+@pytest.mark.parametrize("language_film", [False, True])
+def test_save_and_load_give_identical_actions(tmp_path, language_film):
+    config = make_config(language_film=language_film)
     policy, pre, post = make_policy_and_processors(config)
     batch = raw_batch(config, batch_size=2)
     train_steps(policy, pre, batch)  # so the saved average differs from the live weights

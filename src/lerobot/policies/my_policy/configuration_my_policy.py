@@ -58,6 +58,10 @@ class MyPolicyConfig(PreTrainedConfig):
             and the Hub, or a local folder).
         max_language_tokens: Task strings are tokenized (bytes or sub-words) and padded/truncated to this length.
         use_language: Condition on the task string. Set to False for single-task datasets without instructions.
+        language_film: Scale and shift every ResNet stage's channels by the task sentence (FiLM, Perez et al.,
+            2018; as in the language-conditioned ResNets of RT-1 and of LIBERO's baselines), so the cameras are
+            encoded knowing which object the sentence names instead of leaving that binding to the decoder's
+            cross-attention. Starts as the identity. Needs `use_language`.
         dim_model: Width of every transformer in the policy.
         n_heads: Attention heads.
         dim_feedforward: Hidden size of the transformer MLPs.
@@ -129,6 +133,7 @@ class MyPolicyConfig(PreTrainedConfig):
     text_encoder: str = BYTE_TEXT_ENCODER
     max_language_tokens: int = 96
     n_text_layers: int = 2
+    language_film: bool = False
 
     # Transformers.
     dim_model: int = 256
@@ -199,6 +204,10 @@ class MyPolicyConfig(PreTrainedConfig):
             raise ValueError(
                 f"`backbone_stages` must be 2, 3 or 4 (ResNet stages kept), got {self.backbone_stages}."
             )
+        if self.language_film and not self.use_language:
+            raise ValueError(
+                "`language_film` conditions the cameras on the task sentence: set `use_language=True`."
+            )
         if self.use_group_norm and self.pretrained_backbone_weights is not None:
             raise ValueError(
                 "`use_group_norm=True` replaces the BatchNorm layers that pretrained weights were trained with; "
@@ -265,6 +274,11 @@ class MyPolicyConfig(PreTrainedConfig):
     def backbone_channels(self) -> int:
         """Channels of the backbone's feature map: the full ResNet's, halved for each stage dropped."""
         return (2048 if self.vision_backbone == "resnet50" else 512) >> (4 - self.backbone_stages)
+
+    @property
+    def stage_channels(self) -> list[int]:
+        """Channels out of each kept ResNet stage, which doubles them from one stage to the next."""
+        return [self.backbone_channels >> (self.backbone_stages - 1 - i) for i in range(self.backbone_stages)]
 
     def get_optimizer_preset(self) -> AdamWConfig:
         return AdamWConfig(

@@ -233,6 +233,16 @@ class MyPolicyModel(nn.Module):
             self.pretrained_text_encoder = encoder.requires_grad_(False).eval()
             self.text_proj = nn.Linear(encoder.config.hidden_size, dim)
 
+        # FiLM: per ResNet stage, a scale and a shift of its channels from the pooled sentence; zero at
+        # initialization, so the backbone starts as it would without them.
+        self.film: nn.ModuleList | None = None
+        if config.language_film:
+            layers = [nn.Linear(dim, 2 * channels) for channels in config.stage_channels]
+            for layer in layers:
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+            self.film = nn.ModuleList(layers)
+
         # The simulator's object positions read from the camera tokens, flattened so that where a feature sits in
         # the image is what the head can use: trained where a dataset has them, read at inference only by the token.
         env_state = config.env_state_feature
@@ -274,7 +284,12 @@ class MyPolicyModel(nn.Module):
     def encode_observation(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """Observation tokens (B, N, D) and their padding mask (B, N), True where a token is padding; the
         first `n_camera_tokens` are the cameras'."""
-        tokens = self.encode_cameras(batch)
+        text = None
+        if self.config.use_language:
+            text = self.encode_text(batch[OBS_LANGUAGE_TOKENS], batch[OBS_LANGUAGE_ATTENTION_MASK].bool())
+        tokens = self.encode_cameras(
+            batch, _mean_token(*text) if text is not None and self.film is not None else None
+        )
         if self.environment_state_proj is not None:
             # The head's estimate of the object positions, from the cameras alone, as one more token; its
             # gradient stays out of the head, which only the environment-state loss trains.
@@ -287,16 +302,15 @@ class MyPolicyModel(nn.Module):
         memory = torch.cat(tokens, dim=1)
         pad = torch.zeros(memory.shape[:2], dtype=torch.bool, device=memory.device)
 
-        if self.config.use_language:
-            text_tokens, text_mask = self.encode_text(
-                batch[OBS_LANGUAGE_TOKENS], batch[OBS_LANGUAGE_ATTENTION_MASK].bool()
-            )
+        if text is not None:
+            text_tokens, text_mask = text
             memory = torch.cat([memory, text_tokens], dim=1)
             pad = torch.cat([pad, ~text_mask], dim=1)
         return self.memory_norm(memory), pad
 
-    def encode_cameras(self, batch: dict[str, Tensor]) -> list[Tensor]:
-        """Per camera, its tokens (B, n_patches, D): one per cell of the backbone's feature map."""
+    def encode_cameras(self, batch: dict[str, Tensor], sentence: Tensor | None = None) -> list[Tensor]:
+        """Per camera, its tokens (B, n_patches, D): one per cell of the backbone's feature map. With
+        `language_film`, `sentence` (B, D) is the pooled task sentence that modulates the backbone."""
         if not self.training:
             crop = self.center_crop
         elif self.config.random_crop_per_sample:
@@ -307,15 +321,36 @@ class MyPolicyModel(nn.Module):
         if len(self.backbones) == 1 and self.config.use_group_norm:
             # One pass over all cameras gives each one's features (GroupNorm, unlike BatchNorm's batch
             # statistics, is per image) and is ~20% faster on a CPU than a pass per camera.
-            feature_maps = self.backbones[0](torch.cat(images)).split(len(images[0]))
+            feature_maps = self.run_backbone(self.backbones[0], torch.cat(images), sentence).split(
+                len(images[0])
+            )
         else:
             feature_maps = tuple(
-                self.backbones[i if len(self.backbones) > 1 else 0](image) for i, image in enumerate(images)
+                self.run_backbone(self.backbones[i if len(self.backbones) > 1 else 0], image, sentence)
+                for i, image in enumerate(images)
             )
         return [
             self.image_proj(features).flatten(2).transpose(1, 2) + self.image_pos[i]
             for i, features in enumerate(feature_maps)
         ]
+
+    def run_backbone(self, backbone: nn.Module, images: Tensor, sentence: Tensor | None) -> Tensor:
+        """The backbone's feature map of `images` (k * B, 3, H, W), k cameras stacked; with FiLM, each stage's
+        output x becomes x * (1 + scale) + shift, both from the sentence of the image's sample."""
+        if self.film is None:
+            return backbone(images)
+        if sentence is None:
+            raise ValueError("`language_film` modulates the cameras by the task sentence: pass `sentence`.")
+        sentence = sentence.repeat(len(images) // len(sentence), 1)
+        layers = list(cast(nn.Sequential, backbone))
+        stem, stages = layers[: -len(self.film)], layers[-len(self.film) :]
+        features = images
+        for layer in stem:
+            features = layer(features)
+        for stage, film in zip(stages, self.film, strict=True):
+            scale, shift = film(sentence)[:, :, None, None].chunk(2, dim=1)
+            features = stage(features) * (1 + scale) + shift
+        return features
 
     def random_crop_per_image(self, images: Tensor) -> Tensor:
         """A `crop_shape` window of each image (B, C, H, W) at a position drawn for that image."""
@@ -565,6 +600,12 @@ def _layer[L: (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)](
         batch_first=True,
         norm_first=True,
     )
+
+
+def _mean_token(tokens: Tensor, mask: Tensor) -> Tensor:
+    """The mean (B, D) of each sample's real tokens (B, L, D), `mask` (B, L) True on them."""
+    weights = mask.unsqueeze(-1).to(tokens.dtype)
+    return (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1)
 
 
 def _make_backbone(config: MyPolicyConfig) -> nn.Module:
