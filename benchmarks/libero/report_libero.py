@@ -42,6 +42,7 @@ ALL_SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")  # 
 MDX_START, MDX_END = "<!-- libero-results:start -->", "<!-- libero-results:end -->"
 CHECKS_START, CHECKS_END = "<!-- libero-checks:start -->", "<!-- libero-checks:end -->"
 FAILURES = {"_failures": "failures", "_failures_binarized_gripper": "gripper snapped to ±1"}
+GROUNDING = "_grounding"  # a check's swapped-instruction run (`failure_breakdown.py --swap-instruction`)
 
 
 @dataclass(frozen=True)
@@ -84,20 +85,25 @@ def language_grounding(run: LiberoRun, suite: str, grounding_dir: Path) -> dict 
             and Path(check["checkpoint"]).resolve().is_relative_to(run.train_dir.resolve())
         ):
             continue
-        swapped = [task for task in check["tasks"].values() if "language_grounding" in task]
-        summary = {
-            "tasks": len(swapped),
-            "n_episodes": sum(task["episodes"] for task in swapped),
-            "picked": dict(sum((Counter(t["language_grounding"]["picked"]) for t in swapped), Counter())),
-        }
-        judged = [task for task in swapped if "goal_met" in task["language_grounding"]]
-        if judged:  # where every name in the named task's goal is in the scene (e.g. libero_goal's one scene)
-            summary["goal_met"] = {
-                "n_episodes": sum(task["episodes"] for task in judged),
-                **sum((Counter(t["language_grounding"]["goal_met"]) for t in judged), Counter()),
-            }
-        return summary | {"seed": check["seed"], "results": _shown(path)}
+        return grounding_summary(check) | {"seed": check["seed"], "results": _shown(path)}
     return None
+
+
+def grounding_summary(check: dict) -> dict:
+    """A swapped-instruction check (`failure_breakdown.py --swap-instruction`) summed over the tasks it swapped."""
+    swapped = [task for task in check["tasks"].values() if "language_grounding" in task]
+    summary = {
+        "tasks": len(swapped),
+        "n_episodes": sum(task["episodes"] for task in swapped),
+        "picked": dict(sum((Counter(t["language_grounding"]["picked"]) for t in swapped), Counter())),
+    }
+    judged = [task for task in swapped if "goal_met" in task["language_grounding"]]
+    if judged:  # where every name in the named task's goal is in the scene (e.g. libero_goal's one scene)
+        summary["goal_met"] = {
+            "n_episodes": sum(task["episodes"] for task in judged),
+            **sum((Counter(t["language_grounding"]["goal_met"]) for t in judged), Counter()),
+        }
+    return summary
 
 
 def learning_curve(run: LiberoRun, suite: str) -> list[dict]:
@@ -318,7 +324,7 @@ def check_table(results_dir: Path) -> str:
     )
     rows = []
     for path in cells:
-        if path.stem.endswith(tuple(FAILURES)):
+        if path.stem.endswith((*FAILURES, GROUNDING)):
             continue
         cell = json.loads(path.read_text())
         (suite,) = cell["suites"]
@@ -352,6 +358,14 @@ def check_table(results_dir: Path) -> str:
                     f"{n} {name}" for name, n in sorted(breakdown["outcomes"].items(), key=lambda o: -o[1])
                 )
                 breakdowns.append(f"{label} ({episodes} episodes): {outcomes}")
+        if (grounding := path.with_name(f"{path.stem}{GROUNDING}.json")).exists():
+            check = grounding_summary(json.loads(grounding.read_text()))
+            picked = ", ".join(
+                f"{what} in {n}" for what, n in sorted(check["picked"].items(), key=lambda c: -c[1])
+            )
+            breakdowns.append(
+                f"told another task's sentence ({check['n_episodes']} episodes): picked {picked}"
+            )
         rows.append(
             f"| {suite} {','.join(map(str, cell['tasks']))} | {options or 'defaults'} | "
             f"{cell['train_steps']} × {cell['batch_size']} | {cell['train_wall_s'] / 60:.0f} min | "

@@ -172,6 +172,42 @@ def test_the_checks_table_has_a_row_per_check_with_its_options_and_failure_break
     assert "| libero_object 0 | demos to the plan's end (recorded at 18e5d8b) | 2000 × 16 |" in to_the_end
 
 
+def test_a_checks_swapped_instruction_run_is_summed_into_its_row_not_a_row_of_its_own(tmp_path):
+    import json
+
+    check = {
+        **RESULTS,
+        "suites": {
+            "libero_object": {"success_rate": 0.2, "n_episodes": 20, "per_task": {"a": 0.2, "b": 0.2}}
+        },
+        "average": 0.2,
+        "tasks": [0, 1],
+        "train_steps": 4000,
+        "train_wall_s": 3600.0,
+    }
+    (tmp_path / "libero_ablations").mkdir()
+    (tmp_path / "libero_ablations" / "film.json").write_text(json.dumps(check))
+    swapped = {
+        task: {
+            "episodes": 3,
+            "language_grounding": {"named_object": "x", "task_object": "y", "picked": picked},
+        }
+        for task, picked in {
+            "0": {"the named object": 2, "nothing": 1},
+            "1": {"the named object": 1, "the task's own object": 2},
+        }.items()
+    }
+    grounding = {"suite": "libero_object", "swap_instruction": True, "seed": 1000, "tasks": swapped}
+    (tmp_path / "libero_ablations" / "film_grounding.json").write_text(json.dumps(grounding))
+
+    (row,) = report_libero.check_table(tmp_path).splitlines()[2:]
+    assert "| libero_object 0,1 | defaults | 4000 × 16 | 60 min | 20% (20) |" in row
+    assert (
+        "told another task's sentence (6 episodes): picked the named object in 3, "
+        "the task's own object in 2, nothing in 1" in row
+    )
+
+
 def test_evaluation_options_get_their_own_folder(tmp_path, monkeypatch):
     options = ["--policy.n_action_steps=4", "--env.task_ids=[0, 1]"]
     run = run_libero.LiberoRun(suites=["libero_object"], out=tmp_path, extra=options)
