@@ -131,6 +131,12 @@ def lerobot_train_command(
     ]
 
 
+def train_launcher(nproc: int) -> list[str]:
+    """What `lerobot-train` runs under: `torchrun` with `nproc` data-parallel processes (DDP over gloo, one
+    thread each, as torchrun sets), or nothing for one process on all cores."""
+    return [str(BIN / "torchrun"), f"--nproc_per_node={nproc}"] if nproc > 1 else []
+
+
 def lerobot_eval_command(
     checkpoint: Path,
     env: Sequence[str],

@@ -12,7 +12,9 @@ explicitly. For my_policy, the same step split into the camera encoder, the task
 step and the rest (decoder, flow/shortcut targets), each timed alone on the same batch (forward + backward).
 Then the dataset: milliseconds per random sample (`dataset[i]`, the camera frames decoded from video and the
 action chunk, one thread, as each DataLoader worker does) on a synthetic dataset of each shape written like our
-recorders write theirs; and `lerobot-train`'s own samples/s on a short run over the LIBERO-shaped one.
+recorders write theirs; and `lerobot-train`'s own samples/s on short runs over the LIBERO-shaped one: with the
+defaults, with the LIBERO recipe, and with the recipe under `torchrun` (two single-threaded data-parallel processes,
+as `make libero-train` runs it).
 
     python -m benchmarks.train_cost --out benchmarks/results/train_cost.json
 """
@@ -129,7 +131,7 @@ class Settings:
     policies: list[str] = field(default_factory=lambda: list(POLICIES))
     shapes: list[str] = field(default_factory=lambda: list(SHAPES))
     data_samples: int = 64
-    train_run_steps: int = 30
+    train_run_steps: int = 60
 
 
 def make_config(name: str, shape: Shape):
@@ -306,25 +308,47 @@ def data_ms_per_sample(shape: Shape, root: Path, samples: int) -> float:
         torch.set_num_threads(threads)
 
 
-def lerobot_train_samples_per_s(root: Path, work: Path, batch_size: int, steps: int) -> dict:
-    """`lerobot-train --policy.type=my_policy` on the dataset at `root`: samples/s from its own log (the mean
-    update and data-loading times it reports for the last `log_freq` steps)."""
-    log = work / "train.log"
+# The LIBERO recipe (the Makefile's LIBERO_POLICY): what the long runs train.
+LIBERO_RECIPE = ["--policy.backbone_stages=3", "--policy.resize_shape=[96,96]"]
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """One short `lerobot-train` run to time: the policy options and how many data-parallel processes."""
+
+    name: str
+    options: tuple[str, ...] = ()
+    nproc: int = 1
+
+
+TRAIN_RUNS = (
+    TrainRun("defaults"),
+    TrainRun("libero_recipe", tuple(LIBERO_RECIPE)),
+    TrainRun("libero_recipe_torchrun", tuple(LIBERO_RECIPE), nproc=2),
+)
+
+
+def lerobot_train_samples_per_s(run: TrainRun, root: Path, work: Path, batch_size: int, steps: int) -> dict:
+    """`lerobot-train --policy.type=my_policy` on the dataset at `root` under `run`'s launcher: samples/s (the
+    effective batch over processes) from the main process's own log, the mean update and data-loading times it
+    reports for the last `log_freq` steps."""
+    log = work / run.name / "train.log"
     command = machine.lerobot_train_command(
         "my_policy",
         root,
-        work / "train",
-        batch_size,
+        work / run.name / "train",
+        batch_size // run.nproc,
         seed=1000,
         num_workers=2,
         extra=[
+            *run.options,
             f"--steps={steps}",
             f"--log_freq={steps // 2}",
             f"--save_freq={steps}",
             "--save_checkpoint=false",
         ],
     )
-    wall = machine.run_logged(command, log)
+    wall = machine.run_logged([*machine.train_launcher(run.nproc), *command], log)
     last = [line for line in log.read_text().splitlines() if "updt_s:" in line][-1]
     update_s = float(re.search(r"updt_s:([\d.]+)", last).group(1))
     data_s = float(re.search(r"data_s:([\d.]+)", last).group(1))
@@ -332,9 +356,11 @@ def lerobot_train_samples_per_s(root: Path, work: Path, batch_size: int, steps: 
         "samples_per_s": round(batch_size / (update_s + data_s), 2),
         "update_s_per_step": update_s,
         "data_s_per_step": data_s,
+        "policy_options": list(run.options),
+        "processes": run.nproc,
         "batch_size": batch_size,
         "steps": steps,
-        "num_workers": 2,
+        "num_workers_per_process": 2,
         "wall_s": round(wall, 1),
         "log_line": last[last.index("step:") :].strip(),
     }
@@ -379,9 +405,12 @@ def run(settings: Settings) -> dict:
             }
             entry["data_ms_per_sample"] = data_ms_per_sample(shape, root, settings.data_samples)
             if name == "libero" and settings.train_run_steps:
-                entry["lerobot_train"] = lerobot_train_samples_per_s(
-                    root, Path(tmp) / name, settings.batch_size, settings.train_run_steps
-                )
+                entry["lerobot_train"] = {
+                    run.name: lerobot_train_samples_per_s(
+                        run, root, Path(tmp) / name, settings.batch_size, settings.train_run_steps
+                    )
+                    for run in TRAIN_RUNS
+                }
             shutil.rmtree(root)
             results["shapes"][name] = entry
             print(f"{name}: {json.dumps({k: v for k, v in entry.items() if k != 'details'})}", flush=True)
@@ -426,10 +455,18 @@ def mdx_section(results: dict) -> str:
         f"{parts['decoder_and_targets']:.1f} ms for the decoder and the flow/shortcut targets and "
         f"{parts['optimizer'] + parts['ema']:.1f} ms for the optimizer step and the EMA."
     )
+    if run and "samples_per_s" in run:  # results written before the launchers were compared
+        run = {"defaults": {**run, "processes": 1}}
     if run:
+        how = {
+            "defaults": "with its defaults",
+            "libero_recipe": "with the LIBERO recipe",
+            "libero_recipe_torchrun": "with the LIBERO recipe under `torchrun` (2 data-parallel processes)",
+        }
+        measured = [f"{run[name]['samples_per_s']:.1f} samples/s {how[name]}" for name in how if name in run]
         text += (
-            f" Through `lerobot-train` (batch {run['batch_size']}, {run['num_workers']} data-loader workers on the "
-            f"same cores) it trains at {run['samples_per_s']:.1f} samples/s."
+            f" Through `lerobot-train` (effective batch {results['batch_size']}, 2 data-loader workers per "
+            f"process on the same cores) it trains at {', '.join(measured)}."
         )
     return (
         text + f"\n\n`make bench-train-cost` (`benchmarks/results/train_cost.json`; {results['hardware']}, "
@@ -447,7 +484,7 @@ def main() -> None:
     parser.add_argument("--policies", default=",".join(Settings(out=Path()).policies))
     parser.add_argument("--shapes", default="libero,metaworld")
     parser.add_argument("--data-samples", type=int, default=64)
-    parser.add_argument("--train-run-steps", type=int, default=30, help="0 skips the lerobot-train run")
+    parser.add_argument("--train-run-steps", type=int, default=60, help="0 skips the lerobot-train run")
     parser.add_argument(
         "--mdx", type=Path, default=MDX, help="the page whose training-cost table is rewritten"
     )

@@ -34,3 +34,27 @@ def test_the_table_has_a_column_for_each_measured_variant_with_its_ratio_to_the_
     assert rule.count("|") == header.count("|")
     assert row == "| libero | 40.0 ms | 20.0 ms (0.5×) | 400.0 ms (10.0×) | 800.0 ms (20.0×) | 5.0 ms |"
     assert "my_policy_96px |" not in table  # not measured in this run: no column
+
+
+def test_the_text_gives_lerobot_train_samples_per_s_under_each_measured_launcher():
+    measured = results({"my_policy": 40.0})
+    measured["shapes"]["libero"]["lerobot_train"] = {
+        "defaults": {"samples_per_s": 16.3},
+        "libero_recipe": {"samples_per_s": 30.5},
+        "libero_recipe_torchrun": {"samples_per_s": 22.25},
+    }
+    text = train_cost.mdx_section(measured)
+    assert (
+        "it trains at 16.3 samples/s with its defaults, 30.5 samples/s with the LIBERO recipe, "
+        "22.2 samples/s with the LIBERO recipe under `torchrun` (2 data-parallel processes)." in text
+    )
+
+
+def test_results_of_one_lerobot_train_run_still_report():
+    measured = results({"my_policy": 40.0})
+    measured["shapes"]["libero"]["lerobot_train"] = {
+        "samples_per_s": 16.29,
+        "batch_size": 16,
+        "num_workers": 2,
+    }
+    assert "it trains at 16.3 samples/s with its defaults." in train_cost.mdx_section(measured)
