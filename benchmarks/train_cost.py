@@ -314,17 +314,24 @@ LIBERO_RECIPE = ["--policy.backbone_stages=3", "--policy.resize_shape=[96,96]"]
 
 @dataclass(frozen=True)
 class TrainRun:
-    """One short `lerobot-train` run to time: the policy options and how many data-parallel processes."""
+    """One short `lerobot-train` run to time: the policy options, how many data-parallel processes, and the words
+    the MDX uses for it."""
 
     name: str
+    description: str
     options: tuple[str, ...] = ()
     nproc: int = 1
 
 
 TRAIN_RUNS = (
-    TrainRun("defaults"),
-    TrainRun("libero_recipe", tuple(LIBERO_RECIPE)),
-    TrainRun("libero_recipe_torchrun", tuple(LIBERO_RECIPE), nproc=2),
+    TrainRun("defaults", "with its defaults"),
+    TrainRun("libero_recipe", "with the LIBERO recipe", tuple(LIBERO_RECIPE)),
+    TrainRun(
+        "libero_recipe_torchrun",
+        "with the LIBERO recipe under `torchrun` (2 data-parallel processes)",
+        tuple(LIBERO_RECIPE),
+        nproc=2,
+    ),
 )
 
 
@@ -458,12 +465,11 @@ def mdx_section(results: dict) -> str:
     if run and "samples_per_s" in run:  # results written before the launchers were compared
         run = {"defaults": {**run, "processes": 1}}
     if run:
-        how = {
-            "defaults": "with its defaults",
-            "libero_recipe": "with the LIBERO recipe",
-            "libero_recipe_torchrun": "with the LIBERO recipe under `torchrun` (2 data-parallel processes)",
-        }
-        measured = [f"{run[name]['samples_per_s']:.1f} samples/s {how[name]}" for name in how if name in run]
+        measured = [
+            f"{run[each.name]['samples_per_s']:.1f} samples/s {each.description}"
+            for each in TRAIN_RUNS
+            if each.name in run
+        ]
         text += (
             f" Through `lerobot-train` (effective batch {results['batch_size']}, 2 data-loader workers per "
             f"process on the same cores) it trains at {', '.join(measured)}."

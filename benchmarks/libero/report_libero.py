@@ -89,6 +89,11 @@ def language_grounding(run: LiberoRun, suite: str, grounding_dir: Path) -> dict 
     return None
 
 
+def picked_text(picked: dict[str, int]) -> str:
+    """Which objects a grounding check's episodes picked, most often first: "the bowl in 14, nothing in 13"."""
+    return ", ".join(f"{what} in {n}" for what, n in sorted(picked.items(), key=lambda choice: -choice[1]))
+
+
 def grounding_summary(check: dict) -> dict:
     """A swapped-instruction check (`failure_breakdown.py --swap-instruction`) summed over the tasks it swapped."""
     swapped = [task for task in check["tasks"].values() if "language_grounding" in task]
@@ -279,10 +284,7 @@ def grounding_text(suites: dict) -> str:
     for name, suite in suites.items():
         if not (check := suite.get("language_grounding")):
             continue
-        picked = sorted(check["picked"].items(), key=lambda choice: -choice[1])
-        line = f"- {name}, {check['n_episodes']} episodes over {check['tasks']} tasks: picked " + ", ".join(
-            f"{what} in {n}" for what, n in picked
-        )
+        line = f"- {name}, {check['n_episodes']} episodes over {check['tasks']} tasks: picked {picked_text(check['picked'])}"
         if goal := check.get("goal_met"):
             named, own = goal.get("the named task's", 0), goal.get("the task's own", 0)
             line += f"; the named task's goal met in {named} of {goal['n_episodes']}, the original task's in {own}"
@@ -360,11 +362,8 @@ def check_table(results_dir: Path) -> str:
                 breakdowns.append(f"{label} ({episodes} episodes): {outcomes}")
         if (grounding := path.with_name(f"{path.stem}{GROUNDING}.json")).exists():
             check = grounding_summary(json.loads(grounding.read_text()))
-            picked = ", ".join(
-                f"{what} in {n}" for what, n in sorted(check["picked"].items(), key=lambda c: -c[1])
-            )
             breakdowns.append(
-                f"told another task's sentence ({check['n_episodes']} episodes): picked {picked}"
+                f"told another task's sentence ({check['n_episodes']} episodes): picked {picked_text(check['picked'])}"
             )
         rows.append(
             f"| {suite} {','.join(map(str, cell['tasks']))} | {options or 'defaults'} | "
