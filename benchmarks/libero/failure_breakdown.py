@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Why a LIBERO checkpoint fails: `lerobot-eval`'s own rollouts on the suite's fixed starts, with the simulator's
-state read after every step, and each episode given one outcome.
+"""Why a LIBERO checkpoint fails: `lerobot-eval`'s own rollouts on the suite's fixed starts (or, with
+`--held-out-layouts`, on the starts `lerobot-eval --env.init_states=false` samples), with the simulator's state
+read after every step, and each episode given one outcome.
 
 For the tasks that move one object somewhere (a goal of one condition on the BDDL's objects of interest: the
 object, then where it goes; all of libero_object and libero_spatial), an episode that did not succeed
@@ -27,8 +28,15 @@ task's goal, a drawer opened or the stove turned on as well as an object moved, 
 the sentence follows it.
 
 The episodes are the ones `lerobot-eval --eval.batch_size=1 --seed=<seed>` runs (episode i: seed + i, fixed
-start i), through the same `rollout`, environment and processors, split over `--workers` processes. Each episode
-also records where its object and target started.
+start i, or with `--held-out-layouts` the layout LIBERO's placement samplers draw from seed + i, which no
+demonstration used), through the same `rollout`, environment and processors, split over `--workers` processes.
+Each episode also records where its object and target started, so the two kinds of start can be compared.
+
+`--default-robot-pose` is a diagnostic for the gap between the two: LIBERO's fixed starts hold the arm off its
+default joint pose (each joint by N(0, 0.02^2) rad, millimetres to centimetres at the hand), while every sampled
+start, and so every demonstration recorded without `record_demos.py --robot-start-noise`, begins at that pose
+exactly. With the option, each fixed start's objects are kept and the arm is put back at the default pose before
+the policy acts.
 
     python -m benchmarks.libero.failure_breakdown outputs/libero_object_task0/train/checkpoints/last/pretrained_model \\
         --suite libero_object --tasks 0 --episodes-per-task 20 --output outputs/libero_object_task0/failures.json
@@ -134,6 +142,18 @@ def swapped_instruction(
     raise SystemExit(f"no other task of {suite} names an object of task {task_id}'s scene")
 
 
+def reset_to_default_robot_pose(env) -> None:
+    """Make `env.reset` (a LeRobot `LiberoEnv`) put the arm at robosuite's noise-free default joint pose, the one
+    every sampled start begins from, after it has set and settled a fixed start (see `--default-robot-pose`)."""
+    reset = env.reset
+
+    def reset_with_default_pose(seed=None, **kwargs):
+        _, info = reset(seed=seed, **kwargs)
+        return libero_env.place_arm(env), info
+
+    env.reset = reset_with_default_pose
+
+
 def snap_gripper(action: torch.Tensor) -> torch.Tensor:
     """The actions (B, 7) with the gripper command (last) snapped to ±1: LIBERO's open (-1) or close (+1)."""
     snapped = action.clone()
@@ -152,12 +172,16 @@ def evaluate_task(
     episodes: int,
     binarize_gripper: bool = False,
     swap_instruction: bool = False,
+    held_out_layouts: bool = False,
+    default_robot_pose: bool = False,
     episode_length: int | None = None,
     first_episode: int = 0,
 ) -> dict:
     """Episodes `first_episode`, ... of one task (`episodes` of them) with their outcomes; `episode_length`
     (steps) shortens them, e.g. for a test. With `swap_instruction`, the policy is told another task's sentence
-    naming another object of the same scene, and each episode says which object it picked up."""
+    naming another object of the same scene, and each episode says which object it picked up. With
+    `held_out_layouts`, episode i starts from the layout sampled from seed + i instead of fixed start i; with
+    `default_robot_pose`, from fixed start i's objects and the arm at its default pose."""
     from lerobot.envs.configs import LiberoEnv
     from lerobot.envs.factory import make_env, make_env_pre_post_processors
     from lerobot.policies.factory import make_pre_post_processors
@@ -170,6 +194,7 @@ def evaluate_task(
         observation_height=EVAL_IMAGE_SIZE,
         observation_width=EVAL_IMAGE_SIZE,
         episode_length=episode_length,
+        init_states=not held_out_layouts,
     )
     vec = make_env(env_config, n_envs=1)[suite][task_id]
     policy = MyPolicy.from_pretrained(checkpoint).eval()
@@ -178,6 +203,8 @@ def evaluate_task(
     env = vec.envs[0]
     env._ensure_env()  # builds the simulation without a reset, which would move on to the next fixed start
     env.init_state_id = first_episode  # lerobot-eval's episode i starts from fixed start i
+    if default_robot_pose:
+        reset_to_default_robot_pose(env)
     scene_env = libero_env.Scene(env).env
     original, movable = scene_env.parsed_problem["obj_of_interest"], set(scene_env.objects_dict)
     goal = scene_env.parsed_problem["goal_state"]
@@ -344,10 +371,24 @@ def main() -> None:
         help="tell the policy another task's sentence naming another object of the scene; report what it picks",
     )
     parser.add_argument(
+        "--held-out-layouts",
+        action="store_true",
+        help="start from layouts LIBERO samples from the episodes' seeds (no demo used them), not the fixed starts",
+    )
+    parser.add_argument(
+        "--default-robot-pose",
+        action="store_true",
+        help="diagnostic: the fixed starts' objects with the arm at the default pose every demonstration starts from",
+    )
+    parser.add_argument(
         "--workers", type=int, default=2, help="processes the episodes are split over (one thread each)"
     )
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
+    if args.held_out_layouts and args.default_robot_pose:
+        parser.error(
+            "--default-robot-pose applies to the fixed starts; sampled ones already begin at that pose"
+        )
     os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
 
     tasks = evaluate_tasks(
@@ -358,6 +399,8 @@ def main() -> None:
         args.workers,
         binarize_gripper=args.binarize_gripper,
         swap_instruction=args.swap_instruction,
+        held_out_layouts=args.held_out_layouts,
+        default_robot_pose=args.default_robot_pose,
     )
     outcomes = sum((Counter(t["outcomes"]) for t in tasks.values()), Counter())
     machine.write_json(
@@ -369,6 +412,8 @@ def main() -> None:
             "seed": EVAL_SEED,
             "binarize_gripper": args.binarize_gripper,
             "swap_instruction": args.swap_instruction,
+            "held_out_layouts": args.held_out_layouts,
+            "default_robot_pose": args.default_robot_pose,
             "outcomes": dict(outcomes),
             "tasks": tasks,
             **machine.provenance(),

@@ -15,6 +15,10 @@ Starts are drawn by LIBERO's own placement samplers (`init_states=False`, seeded
 states `lerobot-eval` uses: a start within 1 mm (every object's xy) of one of them is rejected, and so is a start
 that puts an object outside the range those evaluation starts cover (3 cm margin); both are counted, and the report
 gives how far the kept starts are from the nearest evaluation start.
+LIBERO's fixed starts also hold the arm off its default pose (each joint by N(0, 0.02^2) rad), which a sampled start
+never does; `--robot-start-noise 0.02` moves the arm likewise at each attempt's start (the objects already placed),
+so the demonstrations begin from the arm poses the evaluation shows (`failure_breakdown.py --default-robot-pose`
+measures what the default pose alone is worth on the fixed starts). Such demos go to their own `--root`.
 Only successful episodes are kept. With `--action-noise`, the env executes the expert's actions with Gaussian noise
 added (DART: the expert corrects what the noise did, as a policy must correct its own errors) while the episode
 records the expert's clean actions; such demos go to their own `--root`. An episode ends at the first step that
@@ -58,12 +62,14 @@ from benchmarks.libero.libero_env import (
     ACTION_NAMES,
     DEMOS_PER_TASK,
     ENVIRONMENT_STATE_NAMES,
+    FIXED_START_JOINT_NOISE,
     IMAGE_KEYS,
     STATE_NAMES,
     EvalPipeline,
     attempt_seed,
     eval_start_positions,
     make_env,
+    place_arm,
     rollout,
     start_rejection,
     to_plan_end,
@@ -99,6 +105,7 @@ class TaskShard:
     seed: int
     image_size: int
     action_noise: float
+    robot_start_noise: float
     until_plan_ends: bool
     staging: Path
     commit: str  # the generator's code, recorded with every attempt
@@ -134,6 +141,9 @@ def run_task(job: TaskShard) -> None:
         if rejection:
             record = {"attempt": attempt, "seed": attempt_seed(seed, task_id, attempt), "outcome": rejection}
         else:
+            if job.robot_start_noise:  # its own random stream, not the action noise's
+                arm_rng = np.random.default_rng([attempt_seed(seed, task_id, attempt), 1])
+                observation = place_arm(env, job.robot_start_noise, arm_rng)
             episode, outcome, _ = rollout(
                 env,
                 observation,
@@ -148,6 +158,7 @@ def run_task(job: TaskShard) -> None:
                 "outcome": outcome,
                 "eval_start_distance": distance,
                 "action_noise": job.action_noise,
+                "robot_start_noise": job.robot_start_noise,
                 "until_plan_ends": until_plan_ends,
             }
             if episode is not None:
@@ -277,6 +288,7 @@ def task_summary(task_dir: Path, demos: int) -> dict:
         "generator_commits": sorted({r["generator_commit"] for r in log if "generator_commit" in r}),
         "hardware": sorted({r["hardware"] for r in log if "hardware" in r}),  # logs before 2026-12-04 lack it
         "action_noise": sorted({r.get("action_noise", 0.0) for r in rolled}),
+        "robot_start_noise": sorted({r.get("robot_start_noise", 0.0) for r in rolled}),
         "until_plan_ends": sorted({r.get("until_plan_ends", False) for r in rolled}),
     }
 
@@ -363,6 +375,13 @@ def main() -> None:
         "recorded ones (DART); 0: none",
     )
     parser.add_argument(
+        "--robot-start-noise",
+        type=float,
+        default=0.0,
+        help="std (rad) of the Gaussian noise moving each arm joint off its default pose at every start, as in "
+        f"LIBERO's fixed starts ({FIXED_START_JOINT_NOISE}); 0: none, as LIBERO's samplers leave it",
+    )
+    parser.add_argument(
         "--until-plan-ends",
         action="store_true",
         help="record each episode to the end of the expert's plan (the release and the retreat), not only to the "
@@ -401,12 +420,15 @@ def main() -> None:
         "image_size": args.image_size,
         "environment_state": True,
         "action_noise": args.action_noise,
+        "robot_start_noise": args.robot_start_noise,
         "until_plan_ends": args.until_plan_ends,
     }
     settings_path = staging / "settings.json"
     if settings_path.exists():
         # Staged before the options existed:
-        made_with = {"action_noise": 0.0, "until_plan_ends": False} | json.loads(settings_path.read_text())
+        made_with = {"action_noise": 0.0, "robot_start_noise": 0.0, "until_plan_ends": False} | json.loads(
+            settings_path.read_text()
+        )
         if {key: made_with.get(key) for key in settings} != settings:
             raise SystemExit(f"{staging} was made with {made_with}; use another --root or delete it")
     else:
@@ -425,6 +447,7 @@ def main() -> None:
                 args.seed,
                 args.image_size,
                 args.action_noise,
+                args.robot_start_noise,
                 args.until_plan_ends,
                 staging,
                 commit,

@@ -184,6 +184,7 @@ def collect(run: LiberoRun, files: ReportFiles) -> dict:
         return sorted({value for task in tasks for value in task.get(setting, [default])})
 
     action_noise, until_plan_ends = recorded("action_noise", 0.0), recorded("until_plan_ends", False)
+    robot_start_noise = recorded("robot_start_noise", 0.0)
     return {
         **machine.provenance(),
         **({"git_commit": launch["git_commit"]} if launch.get("git_commit") else {}),  # the trained code's
@@ -200,6 +201,8 @@ def collect(run: LiberoRun, files: ReportFiles) -> dict:
             },
             # Demos recorded with noise on the executed actions (record_demos.py --action-noise), if any.
             **({"action_noise": action_noise} if action_noise != [0.0] else {}),
+            # Demos starting with the arm moved off its default pose (record_demos.py --robot-start-noise), if any.
+            **({"robot_start_noise": robot_start_noise} if robot_start_noise != [0.0] else {}),
             # Episodes recorded to the end of the expert's plan (record_demos.py --until-plan-ends), if any.
             **({"until_plan_ends": until_plan_ends} if until_plan_ends != [False] else {}),
         },
@@ -335,6 +338,7 @@ def check_table(results_dir: Path) -> str:
             + [f"`{option}` at evaluation" for option in cell.get("eval_options", [])]
             + ([f"training seed {cell['seed']}"] if cell["seed"] != LiberoRun.seed else [])
             + [f"demos with action noise {n}" for n in cell.get("data", {}).get("action_noise", [])]
+            + [f"demos with robot start noise {n}" for n in cell.get("data", {}).get("robot_start_noise", [])]
             + (
                 # Several recordings to the plan's end exist (machines, expert versions): the row names its own
                 # by the commits the recorder ran at.
@@ -402,6 +406,7 @@ def reproduce(results: dict) -> str:
     suites = ",".join(results["suites"])
     episodes = {s["n_episodes"] // len(s["per_task"]) for s in results["suites"].values()}
     kind = " LIBERO_UNTIL_PLAN_ENDS=1" if True in results["data"].get("until_plan_ends", []) else ""
+    kind += "".join(f" LIBERO_ROBOT_START_NOISE={n}" for n in results["data"].get("robot_start_noise", []))
     options = " ".join(
         f"--policy.{name}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}"
         for name, value in results.get("policy_options", {}).items()

@@ -564,11 +564,38 @@ def test_generation_resumes_without_redoing_attempts(generated):
         if "eval_start_distance" in r
     )
 
-    other_seed = [a if a != str(IMAGE_SIZE) else "64" for a in generated["args"]]
-    refused = subprocess.run(
-        [sys.executable, "-m", record_demos.__name__, *other_seed], capture_output=True, text=True, cwd=REPO
-    )
-    assert refused.returncode != 0 and "use another --root" in refused.stderr
+    other_size = [a if a != str(IMAGE_SIZE) else "64" for a in generated["args"]]
+    for other in (other_size, [*generated["args"], "--robot-start-noise", "0.02"]):
+        refused = subprocess.run(
+            [sys.executable, "-m", record_demos.__name__, *other], capture_output=True, text=True, cwd=REPO
+        )
+        assert refused.returncode != 0 and "use another --root" in refused.stderr
+    assert {r.get("robot_start_noise") for r in generated["log"] if "eval_start_distance" in r} == {0.0}
+
+
+def test_the_arm_starts_where_noise_puts_it_and_stays_there():
+    """`--robot-start-noise`: after a sampled start, every arm joint is moved off robosuite's default pose by the
+    seeded noise, the objects stay where the sampler put them, and the controller holds the new pose."""
+    from benchmarks.libero import libero_env
+    from lerobot.envs.libero import get_libero_dummy_action
+
+    env, _ = libero_env.make_env(SUITE, TASK_ID, IMAGE_SIZE)
+    env.reset(seed=100_000)
+    objects = libero_env.object_positions(env)
+    robot = libero_env.Scene(env).env.robots[0]
+    observation = libero_env.place_arm(env, 0.02, np.random.default_rng(0))
+    offsets = robot._joint_positions - np.asarray(robot.init_qpos)
+    assert np.abs(offsets).min() > 1e-4 and np.abs(offsets).max() < 0.1
+    eef = observation["robot_state"]["eef"]["pos"].copy()
+    for _ in range(10):
+        held, _, _, _, _ = env.step(np.asarray(get_libero_dummy_action()))
+    assert np.abs(held["robot_state"]["eef"]["pos"] - eef).max() < 1e-3
+    np.testing.assert_allclose(libero_env.object_positions(env)[:, :2], objects[:, :2], atol=1e-3)
+    again = libero_env.place_arm(env, 0.02, np.random.default_rng(0))
+    np.testing.assert_allclose(
+        again["robot_state"]["eef"]["pos"], eef, atol=1e-3
+    )  # the seed decides the pose
+    env.close()
 
 
 def test_starts_outside_the_evaluation_layouts_are_rejected():

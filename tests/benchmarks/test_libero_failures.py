@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.libero import failure_breakdown, setup_libero
+from benchmarks.libero import failure_breakdown, libero_env, setup_libero
 from benchmarks.libero.failure_breakdown import Episode, Trace, outcome
 
 os.environ.setdefault("LIBERO_CONFIG_PATH", str(setup_libero.DEFAULT_CONFIG_PATH))
@@ -211,3 +211,49 @@ def test_episodes_split_over_workers_start_where_lerobot_eval_starts_them(untrai
     starts = one["per_episode_start"]
     assert starts[0] != starts[1]
     assert split["per_episode_start"] == starts and split["episodes"] == 2
+
+
+def test_held_out_layouts_start_from_the_seeds_sampled_layout_not_a_fixed_start(untrained_checkpoint):
+    """`--held-out-layouts` runs what `lerobot-eval --env.init_states=false` runs: episode i starts from the layout
+    LIBERO's samplers draw from seed + i (the same on every run), not from fixed start i."""
+    fixed = failure_breakdown.evaluate_task(
+        untrained_checkpoint, "libero_object", 0, episodes=1, episode_length=1
+    )
+    held_out = [
+        failure_breakdown.evaluate_task(
+            untrained_checkpoint, "libero_object", 0, episodes=1, held_out_layouts=True, episode_length=1
+        )["per_episode_start"]
+        for _ in range(2)
+    ]
+    assert held_out[0] == held_out[1]
+    assert held_out[0] != fixed["per_episode_start"]
+
+
+def test_the_default_robot_pose_diagnostic_keeps_the_fixed_starts_objects_and_moves_only_the_arm():
+    """LIBERO's fixed starts hold the arm off its default pose; the diagnostic puts it back where every sampled
+    start (and so every demonstration) has it, and leaves the objects where the fixed start put them."""
+    from lerobot.envs.libero import LiberoEnv, _get_suite
+
+    def first_observation(init_states: bool, default_pose: bool):
+        env = LiberoEnv(
+            _get_suite("libero_object"),
+            0,
+            "libero_object",
+            observation_height=32,
+            observation_width=32,
+            obs_type="pixels_agent_pos",
+            init_states=init_states,
+        )
+        if default_pose:
+            failure_breakdown.reset_to_default_robot_pose(env)
+        observation, _ = env.reset(seed=1000)
+        positions = libero_env.object_positions(env)
+        env.close()
+        return observation["robot_state"]["eef"]["pos"], positions
+
+    fixed_eef, fixed_objects = first_observation(init_states=True, default_pose=False)
+    sampled_eef, _ = first_observation(init_states=False, default_pose=False)
+    default_eef, default_objects = first_observation(init_states=True, default_pose=True)
+    assert np.abs(fixed_eef - sampled_eef).max() > 1e-3  # fixed start 0 holds the hand > 1 mm off
+    np.testing.assert_allclose(default_eef, sampled_eef, atol=2e-4)
+    np.testing.assert_allclose(default_objects[:, :2], fixed_objects[:, :2], atol=1e-3)

@@ -68,6 +68,11 @@ def test_the_reproduce_commands_name_the_policy_options_and_the_demos():
     assert (
         "make libero-report LIBERO_SUITES=libero_object,libero_spatial LIBERO_UNTIL_PLAN_ENDS=1\n" in commands
     )
+    noisy_start = results | {"data": results["data"] | {"robot_start_noise": [0.02]}}
+    assert (
+        "make libero-demos LIBERO_SUITE=libero_object LIBERO_UNTIL_PLAN_ENDS=1 LIBERO_ROBOT_START_NOISE=0.02\n"
+        in report_libero.reproduce(noisy_start)
+    )
 
 
 def test_mdx_without_markers_is_refused():
