@@ -248,6 +248,7 @@ def assemble_task(task_dir: Path, demos: int) -> Path:
     if dataset.exists() and json.loads((dataset / "meta/info.json").read_text())["total_episodes"] == demos:
         return dataset
     _aggregate(kept_episodes(task_dir, demos), dataset.with_name("dataset.partial"))
+    shutil.rmtree(dataset, ignore_errors=True)  # assembled by an earlier run asked for fewer demos
     dataset.with_name("dataset.partial").rename(dataset)
     return dataset
 

@@ -151,6 +151,23 @@ def test_the_suite_is_its_task_datasets_in_task_order(generated, tmp_path):
         assert (suite[length + 7][key] - suite[7][key]).abs().max() < 1e-6
 
 
+def test_a_task_assembled_from_fewer_demos_is_assembled_again(generated, tmp_path):
+    """A run asked for more demos than an earlier one (e.g. 10, then 50) rebuilds the task's dataset."""
+    import shutil
+
+    from benchmarks.libero import record_demos
+
+    staged = generated["root"].parent / ".staging" / generated["root"].name / f"task_{TASK_ID:02d}"
+    task_dir = tmp_path / "task"
+    shutil.copytree(staged, task_dir)
+    record_demos.assemble_task(task_dir, demos=1)
+    info = task_dir / "dataset" / "meta" / "info.json"
+    info.write_text(json.dumps(json.loads(info.read_text()) | {"total_episodes": 0}))  # as if from fewer
+    record_demos.assemble_task(task_dir, demos=1)
+    assert json.loads(info.read_text())["total_episodes"] == 1
+    assert not (task_dir / "dataset.partial").exists()
+
+
 def test_a_task_check_trains_on_that_tasks_episodes_only(generated):
     from benchmarks.libero import run_libero
 
