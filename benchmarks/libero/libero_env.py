@@ -131,13 +131,9 @@ def place_arm(env, joint_noise: float = 0.0, rng: np.random.Generator | None = N
     for robot in inner.robots:
         robot.reset(deterministic=True)  # the joints at `init_qpos`
         if joint_noise:
-            inner.sim.data.qpos[robot._ref_joint_pos_indexes] += rng.normal(
-                0.0, joint_noise, len(robot.init_qpos)
-            )
-    inner.sim.forward()
-    for (
-        robot
-    ) in inner.robots:  # the controller caches the arm's pose from before the move: refresh it and hold
+            noise = rng.normal(0.0, joint_noise, len(robot.init_qpos))
+            inner.sim.data.qpos[robot._ref_joint_pos_indexes] += noise
+        # The controller caches the arm's pose from before the move: refresh it (this runs the kinematics) and hold.
         robot.controller.update(force=True)
         robot.controller.reset_goal()
     raw_observation, _, _, _ = env._env.step(get_libero_dummy_action())

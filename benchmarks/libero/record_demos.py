@@ -136,25 +136,26 @@ def run_task(job: TaskShard) -> None:
     hardware = machine.hardware()  # a suite may be recorded in parts, on other machines
     while attempt is not None and not machine.parent_exited():
         start = time.perf_counter()
-        observation, _ = env.reset(seed=attempt_seed(seed, task_id, attempt))
+        start_seed = attempt_seed(seed, task_id, attempt)
+        observation, _ = env.reset(seed=start_seed)
         rejection, distance = start_rejection(eval_starts, env)
         if rejection:
-            record = {"attempt": attempt, "seed": attempt_seed(seed, task_id, attempt), "outcome": rejection}
+            record = {"attempt": attempt, "seed": start_seed, "outcome": rejection}
         else:
             if job.robot_start_noise:  # its own random stream, not the action noise's
-                arm_rng = np.random.default_rng([attempt_seed(seed, task_id, attempt), 1])
+                arm_rng = np.random.default_rng([start_seed, 1])
                 observation = place_arm(env, job.robot_start_noise, arm_rng)
             episode, outcome, _ = rollout(
                 env,
                 observation,
                 pipeline,
                 job.action_noise,
-                noise_seed=attempt_seed(seed, task_id, attempt),
+                noise_seed=start_seed,
                 until_plan_ends=until_plan_ends,
             )
             record = {
                 "attempt": attempt,
-                "seed": attempt_seed(seed, task_id, attempt),
+                "seed": start_seed,
                 "outcome": outcome,
                 "eval_start_distance": distance,
                 "action_noise": job.action_noise,
