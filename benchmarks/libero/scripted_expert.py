@@ -61,6 +61,10 @@ BLOCKED_STEPS, BLOCKED_TRAVEL = 6, 0.002
 # A grasp's yaw may go YAW_SLACK (rad) past a quarter turn from the start orientation where the wrist's last joint
 # has that much room and WRIST_MARGIN (rad) more (`Expert.grasp_yaw`).
 YAW_SLACK, WRIST_MARGIN = 0.4, 1.0
+# Two such yaws whose turns from the current one differ by less than YAW_TIE (rad) are a tie, broken towards the one
+# leaving the wrist more room: a start a few degrees off (LIBERO's fixed starts turn each arm joint by ~0.02 rad)
+# must not flip the hand's turn by half a turn between demonstrations of the same grasp.
+YAW_TIE = 0.4
 # Into a cavity behind a door: carried FLOOR_GAP (m) above its floor by a top-down hand kept HAND_HALF_DEPTH (m)
 # in front of the opening (the hand's half depth across its fingers' closing axis, with margin), then pushed in
 # until everything is DOOR_GAP (m) behind the door's plane.
@@ -405,13 +409,18 @@ class Expert:
         on a side with room for YAW_SLACK more (`max_yaw`), both are: the one nearer the current yaw is kept, so no
         half turn is commanded (the arm drifts off while it turns that far: libero_10 task 8, the second moka
         pot). On the Panda's start pose that is the +yaw side: -yaw past the quarter turn took the wrist to its
-        limit on libero_10 task 4."""
+        limit on libero_10 task 4. Both about as near (`YAW_TIE`), the one leaving the wrist more room is taken:
+        otherwise which way the hand turns for an axis a quarter turn from the start would hang on noise."""
         current = self.scene.finger_axis()
         yaw = self.yaw + np.arctan2(axis[1], axis[0]) - np.arctan2(current[1], current[0])
         yaw = (yaw + np.pi / 2) % np.pi - np.pi / 2
         plus, minus = self.max_yaw
         candidates = [y for y in (yaw, yaw - np.copysign(np.pi, yaw)) if -minus <= y <= plus]
-        return min(candidates, key=lambda y: abs(y - self.yaw))
+        nearest = min(abs(y - self.yaw) for y in candidates)
+        return max(
+            (y for y in candidates if abs(y - self.yaw) < nearest + YAW_TIE),
+            key=lambda y: plus - y if y >= 0 else minus + y,
+        )
 
 
 # --- skills ------------------------------------------------------------------------------------------------
