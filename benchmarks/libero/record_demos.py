@@ -31,7 +31,8 @@ Work is resumable and parallel: each attempt's outcome is staged under `<root>/.
 episodes as one-episode datasets, so videos are encoded once), every task is split across the workers (worker k
 takes the attempts k, k + workers, ...), and an interrupted run continues where it stopped. Seeds are a function of
 (task, attempt) and a task keeps its first successes in attempt order, so the kept episodes do not depend on the
-number of workers or interruptions. Each finished task is reported and assembled into its own dataset while the
+number of workers or interruptions. A staging resumes only with the expert that made it (`expert_sha256` of
+its source in `settings.json`), so one dataset never mixes two experts. Each finished task is reported and assembled into its own dataset while the
 workers go on; once every task is done, the suite's dataset is those, in task order.
 
     python -m benchmarks.libero.record_demos --suite libero_object --demos-per-task 50 --workers 2 \\
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import hashlib
 import itertools
 import json
 import multiprocessing as mp
@@ -311,6 +313,19 @@ def git_commit() -> str:
     return machine.git_commit(Path(__file__).parent)
 
 
+EXPERT_SOURCES = ("scripted_expert.py", "libero_env.py")  # what decides an attempt's trajectory
+
+
+def expert_digest() -> str:
+    """sha256 of the expert's and the env's source: a staging resumes only with the code that made its attempts.
+
+    A commit would refuse every resume across an unrelated commit; this changes only when those files do."""
+    digest = hashlib.sha256()
+    for name in EXPERT_SOURCES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def update_report(path: Path, suite_name: str, tasks: dict[str, dict], seed: int, n_tasks: int) -> None:
     """Merge these tasks' numbers into the report; once every task of the suite is in, add the suite's totals.
 
@@ -424,6 +439,7 @@ def main() -> None:
         "action_noise": args.action_noise,
         "robot_start_noise": args.robot_start_noise,
         "until_plan_ends": args.until_plan_ends,
+        "expert_sha256": expert_digest(),
     }
     settings_path = staging / "settings.json"
     if settings_path.exists():
@@ -431,6 +447,12 @@ def main() -> None:
         made_with = {"action_noise": 0.0, "robot_start_noise": 0.0, "until_plan_ends": False} | json.loads(
             settings_path.read_text()
         )
+        if made_with.get("expert_sha256") != settings["expert_sha256"]:
+            raise SystemExit(
+                f"{staging} was made by another version of {' or '.join(EXPERT_SOURCES)} (expert_sha256 "
+                f"{made_with.get('expert_sha256')}, now {settings['expert_sha256']}): its attempts would mix two "
+                "experts; delete it to record again, or use another --root"
+            )
         if {key: made_with.get(key) for key in settings} != settings:
             raise SystemExit(f"{staging} was made with {made_with}; use another --root or delete it")
     else:

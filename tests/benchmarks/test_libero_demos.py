@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -683,6 +684,25 @@ def test_noisy_demos_cannot_join_a_staging_recorded_without_noise(generated):
         cwd=REPO,
     )
     assert result.returncode != 0 and "'action_noise': 0.0" in result.stderr
+
+
+def test_a_staging_made_by_another_expert_is_refused(generated, tmp_path):
+    """Resuming after the expert's code changed would mix two experts' attempts in one dataset."""
+    from benchmarks.libero import record_demos
+
+    root = tmp_path / "demo"
+    shutil.copytree(
+        generated["root"].parent / ".staging" / generated["root"].name, tmp_path / ".staging" / "demo"
+    )
+    settings_path = tmp_path / ".staging" / "demo" / "settings.json"
+    assert json.loads(settings_path.read_text())["expert_sha256"] == record_demos.expert_digest()
+    settings_path.write_text(json.dumps(json.loads(settings_path.read_text()) | {"expert_sha256": "0" * 16}))
+    args = [a if a != str(generated["root"]) else str(root) for a in generated["args"]]
+    result = subprocess.run(
+        [sys.executable, "-m", record_demos.__name__, *args], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode != 0 and "another version of scripted_expert.py" in result.stderr
+    assert not root.exists()
 
 
 def test_perturbed_actions_keep_the_gripper_and_the_action_range():
